@@ -1,0 +1,255 @@
+//! Entities: what Warden knows about users, organizations, memberships, API keys and
+//! the audit trail. Storage reads and writes these; HTTP renders them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use time::OffsetDateTime;
+
+use crate::ids::{ApiKeyId, AuditLogId, OrganizationId, UserId};
+use crate::values::{Email, OrganizationName, Username};
+
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $s:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire and storage spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($s => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "{other:?} is not a valid value; expected one of: {}",
+                        [$($s),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Whether a user may sign in. Dormant users are active users who have not been
+    /// seen for a while; they are reactivated when they authenticate.
+    UserStatus {
+        /// May sign in.
+        Active => "active",
+        /// Not seen recently; signs in normally and becomes active again.
+        Dormant => "dormant",
+        /// Blocked: every credential is refused with 401.
+        Suspended => "suspended",
+    }
+);
+
+string_enum!(
+    /// How a user (or an API key) authenticates.
+    LoginType {
+        /// Email and password.
+        Password => "password",
+        /// GitHub OAuth.
+        Github => "github",
+        /// OpenID Connect.
+        Oidc => "oidc",
+        /// API tokens only.
+        Token => "token",
+        /// Cannot log in at all (service accounts).
+        None => "none",
+        /// An access token minted by Warden's OAuth2 provider.
+        OAuth2ProviderApp => "oauth2_provider_app",
+    }
+);
+
+/// A person or service account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: Username,
+    pub email: Email,
+    pub name: String,
+    pub avatar_url: String,
+    pub status: UserStatus,
+    pub login_type: LoginType,
+    pub is_service_account: bool,
+    /// Names of the site-wide roles held (`owner`, `auditor`, …). `member` is implied.
+    pub site_roles: Vec<String>,
+    /// Organizations the user is a member of.
+    pub organization_ids: Vec<OrganizationId>,
+    pub theme_preference: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+}
+
+/// A user to insert. The password hash, when present, was computed by the
+/// [`PasswordHasher`](crate::ports::PasswordHasher) port.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: UserId,
+    pub username: Username,
+    pub email: Email,
+    pub name: String,
+    pub hashed_password: Option<String>,
+    pub status: UserStatus,
+    pub login_type: LoginType,
+    pub site_roles: Vec<String>,
+    /// Organizations to join (with no extra roles) in the same transaction.
+    pub organization_ids: Vec<OrganizationId>,
+    pub now: OffsetDateTime,
+}
+
+/// A user with the password hash, for login only.
+#[derive(Debug, Clone)]
+pub struct UserCredentials {
+    pub user: User,
+    pub hashed_password: Option<String>,
+}
+
+/// A tenant: users, groups, roles and resources belong to organizations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: OrganizationId,
+    pub name: OrganizationName,
+    pub display_name: String,
+    pub description: String,
+    pub icon: String,
+    /// The organization every user joins by default; it cannot be deleted.
+    pub is_default: bool,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// The name of the default organization created with the first user.
+pub const DEFAULT_ORGANIZATION_NAME: &str = "coder";
+/// Its display name.
+pub const DEFAULT_ORGANIZATION_DISPLAY_NAME: &str = "Coder";
+
+/// A user's membership of an organization, with the organization roles held there.
+/// `organization-member` is implied by membership and never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationMember {
+    pub organization_id: OrganizationId,
+    pub user_id: UserId,
+    pub roles: Vec<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// A stored API key. The secret half is never stored, only its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub user_id: UserId,
+    pub hashed_secret: Vec<u8>,
+    pub last_used: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub login_type: LoginType,
+    pub lifetime_seconds: i64,
+    /// Empty for session keys; set for named tokens.
+    pub token_name: String,
+    /// Canonical scope names (`coder:all`, …).
+    pub scopes: Vec<String>,
+    /// Allow-list entries as `<type>:<id>`, `*:*` meaning everything.
+    pub allow_list: Vec<String>,
+}
+
+string_enum!(
+    /// What a mutation did, as Coder's audit log spells it.
+    AuditAction {
+        /// A resource was created.
+        Create => "create",
+        /// A resource was changed.
+        Write => "write",
+        /// A resource was deleted.
+        Delete => "delete",
+        /// A user logged in.
+        Login => "login",
+        /// A user logged out.
+        Logout => "logout",
+        /// A user registered (first user).
+        Register => "register",
+    }
+);
+
+/// One audit record, written in the same transaction as the change it describes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub id: AuditLogId,
+    pub time: OffsetDateTime,
+    /// Who acted; `None` for the system (SCIM, first-user setup before login).
+    pub actor: Option<UserId>,
+    pub organization_id: Option<OrganizationId>,
+    pub action: AuditAction,
+    /// Coder's resource type name (`user`, `organization`, `api_key`, …).
+    pub resource_type: String,
+    pub resource_id: String,
+    /// A human-readable name of the resource (username, organization name, …).
+    pub resource_target: String,
+    /// `{"field": {"old": …, "new": …}}` of what changed.
+    pub diff: serde_json::Value,
+}
+
+impl AuditEntry {
+    /// A record with an empty diff.
+    pub fn new(
+        time: OffsetDateTime,
+        actor: Option<UserId>,
+        action: AuditAction,
+        resource_type: &str,
+        resource_id: impl ToString,
+        resource_target: impl Into<String>,
+    ) -> Self {
+        Self {
+            id: AuditLogId::new_random(),
+            time,
+            actor,
+            organization_id: None,
+            action,
+            resource_type: resource_type.to_owned(),
+            resource_id: resource_id.to_string(),
+            resource_target: resource_target.into(),
+            diff: serde_json::Value::Object(serde_json::Map::new()),
+        }
+    }
+
+    /// Attributes the record to an organization.
+    pub fn in_org(mut self, org: OrganizationId) -> Self {
+        self.organization_id = Some(org);
+        self
+    }
+
+    /// Records a changed field.
+    pub fn with_change(
+        mut self,
+        field: &str,
+        old: impl Into<serde_json::Value>,
+        new: impl Into<serde_json::Value>,
+    ) -> Self {
+        if let serde_json::Value::Object(map) = &mut self.diff {
+            map.insert(
+                field.to_owned(),
+                serde_json::json!({ "old": old.into(), "new": new.into() }),
+            );
+        }
+        self
+    }
+}

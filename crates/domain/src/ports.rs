@@ -1,0 +1,185 @@
+//! Ports: what the domain needs from the outside world, as traits. `warden-storage`
+//! implements the repositories; the binary supplies clock, randomness and hashing.
+//! One repository call is one transaction, including its audit record.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::error::RepoError;
+use crate::ids::{ApiKeyId, OrganizationId, UserId};
+use crate::model::{
+    ApiKey, AuditEntry, NewUser, Organization, OrganizationMember, User, UserCredentials,
+    UserStatus,
+};
+
+/// Result of a repository call.
+pub type RepoResult<T> = Result<T, RepoError>;
+
+/// The current time. Every expiry is computed from it, so tests can fix it.
+pub trait Clock: Send + Sync {
+    /// Now, in UTC.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// Cryptographically secure randomness for secrets.
+pub trait SecretGenerator: Send + Sync {
+    /// `len` characters drawn uniformly from `[A-Za-z0-9]`.
+    fn alphanumeric(&self, len: usize) -> String;
+}
+
+/// Password hashing (argon2id in production). Implementations run the hash off the
+/// async runtime: it is deliberately slow.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// Hashes a password into a self-describing PHC string.
+    async fn hash(&self, password: &str) -> Result<String, String>;
+    /// Checks a password against a PHC string.
+    async fn verify(&self, password: &str, phc: &str) -> Result<bool, String>;
+}
+
+/// Sort order and window of a user listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    /// Free text: matches username or email (case-insensitive substring).
+    pub search: Option<String>,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub status: Vec<UserStatus>,
+    /// Site role names; a user matches if they hold any.
+    pub roles: Vec<String>,
+    pub login_types: Vec<crate::model::LoginType>,
+    /// Restrict to these users (the caller's visibility, from RBAC).
+    pub only_ids: Option<Vec<UserId>>,
+    /// Keyset pagination: users ordered after this one.
+    pub after_id: Option<UserId>,
+    pub offset: i64,
+    /// `None` = no limit.
+    pub limit: Option<i64>,
+}
+
+/// A page of users with the total count matching the filter (ignoring the window).
+#[derive(Debug, Clone, Default)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub count: i64,
+}
+
+/// Users and their site roles.
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    /// Whether any user exists.
+    async fn any_exists(&self) -> RepoResult<bool>;
+    /// Creates the first user as site owner, the default organization if it does not
+    /// exist, and the membership — atomically, failing with `Conflict("first_user")` if a
+    /// user already exists.
+    async fn create_first(
+        &self,
+        user: NewUser,
+        default_org: Organization,
+        audit: AuditEntry,
+    ) -> RepoResult<(User, Organization)>;
+    /// Inserts a user and its memberships.
+    async fn create(&self, user: NewUser, audit: AuditEntry) -> RepoResult<User>;
+    /// A user by id (deleted users are not found).
+    async fn get(&self, id: UserId) -> RepoResult<User>;
+    /// A user by username, case-insensitively.
+    async fn get_by_username(&self, username: &str) -> RepoResult<User>;
+    /// A user and password hash by email, case-insensitively.
+    async fn credentials_by_email(&self, email: &str) -> RepoResult<UserCredentials>;
+    /// A filtered, windowed listing ordered by username.
+    async fn list(&self, query: UserQuery) -> RepoResult<UserPage>;
+    /// Sets a user's status. Suspension also deletes the user's API keys.
+    async fn set_status(
+        &self,
+        id: UserId,
+        status: UserStatus,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<User>;
+}
+
+/// A change to an organization's editable fields; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationPatch {
+    pub name: Option<crate::values::OrganizationName>,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub icon: Option<String>,
+}
+
+/// Organizations and memberships.
+#[async_trait]
+pub trait OrganizationRepo: Send + Sync {
+    /// Creates an organization and makes `creator` a member with `creator_roles`.
+    async fn create(
+        &self,
+        org: Organization,
+        creator: UserId,
+        creator_roles: Vec<String>,
+        audit: AuditEntry,
+    ) -> RepoResult<Organization>;
+    /// By id.
+    async fn get(&self, id: OrganizationId) -> RepoResult<Organization>;
+    /// By name, case-insensitively.
+    async fn get_by_name(&self, name: &str) -> RepoResult<Organization>;
+    /// The default organization.
+    async fn get_default(&self) -> RepoResult<Organization>;
+    /// All organizations, by name; `only` restricts to these ids.
+    async fn list(&self, only: Option<Vec<OrganizationId>>) -> RepoResult<Vec<Organization>>;
+    /// Applies a patch.
+    async fn update(
+        &self,
+        id: OrganizationId,
+        patch: OrganizationPatch,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<Organization>;
+    /// Deletes a non-default organization and everything that belongs to it.
+    async fn delete(&self, id: OrganizationId, audit: AuditEntry) -> RepoResult<()>;
+    /// A user's memberships.
+    async fn memberships_of(&self, user: UserId) -> RepoResult<Vec<OrganizationMember>>;
+}
+
+/// Everything needed to authenticate a request, loaded in one call.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub key: ApiKey,
+    pub user: User,
+    pub memberships: Vec<OrganizationMember>,
+}
+
+/// API keys and the per-request session lookup.
+#[async_trait]
+pub trait ApiKeyRepo: Send + Sync {
+    /// Stores a key. A named token whose name the user already uses → `Conflict`.
+    async fn create(&self, key: ApiKey, audit: Option<AuditEntry>) -> RepoResult<ApiKey>;
+    /// The key, its user and the user's memberships; `NotFound` if any is missing.
+    async fn session(&self, id: &ApiKeyId) -> RepoResult<Session>;
+    /// Records use: sets `last_used` and `expires_at` of the key and the user's
+    /// `last_seen_at`. Called at most once an hour per key, never on every request.
+    async fn touch(
+        &self,
+        id: &ApiKeyId,
+        user: UserId,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> RepoResult<()>;
+    /// One key by id, whoever owns it.
+    async fn get(&self, id: &ApiKeyId) -> RepoResult<ApiKey>;
+    /// A user's named token by name.
+    async fn get_by_name(&self, user: UserId, name: &str) -> RepoResult<ApiKey>;
+    /// A user's keys of the given login type (tokens: `LoginType::Token`).
+    async fn list_tokens(&self, user: Option<UserId>) -> RepoResult<Vec<(ApiKey, String)>>;
+    /// Deletes one key.
+    async fn delete(&self, id: &ApiKeyId, audit: Option<AuditEntry>) -> RepoResult<()>;
+}

@@ -1,0 +1,212 @@
+//! Authentication: password login, logout, and turning a presented token into an [`Actor`].
+
+use time::Duration;
+
+use crate::actor::Actor;
+use crate::error::{DomainError, DomainResult, RepoError};
+use crate::model::{ApiKey, AuditAction, AuditEntry, LoginType, UserStatus};
+use crate::services::Services;
+use crate::token::{GeneratedApiKey, secret_matches, split_token};
+use crate::values::Password;
+
+/// How stale `last_used` may get before a request records use again (Coder's hour):
+/// authentication is a pure read on all but one request an hour per key.
+pub const LAST_USED_GRANULARITY: Duration = Duration::hours(1);
+
+/// The scope every session key and default token carries.
+pub const SCOPE_ALL: &str = "coder:all";
+/// The allow-list entry that permits everything.
+pub const ALLOW_ALL: &str = "*:*";
+
+/// Coder's message for every authentication failure of a presented token.
+pub const SIGNED_OUT: &str =
+    "You are signed out or your session has expired. Please sign in again to continue.";
+
+/// The 401 for a request that carries no token at all.
+pub fn missing_token() -> DomainError {
+    DomainError::unauthorized(
+        SIGNED_OUT,
+        "Cookie \"coder_session_token\" or query parameter must be provided.",
+    )
+}
+
+impl Services {
+    /// Authenticates a presented session token. Every failure is a 401 with Coder's
+    /// wording. A dormant user becomes active again; `last_used` and the sliding expiry
+    /// are written at most once an hour per key.
+    pub async fn authenticate(&self, token: &str) -> DomainResult<Actor> {
+        let signed_out = |detail: String| DomainError::unauthorized(SIGNED_OUT, detail);
+        let (id, secret) = split_token(token).map_err(signed_out)?;
+        let session = match self.ports.api_keys.session(&id).await {
+            Ok(session) => session,
+            Err(RepoError::NotFound) => return Err(signed_out("API key is invalid.".into())),
+            Err(e) => return Err(e.into()),
+        };
+        if !secret_matches(secret, &session.key.hashed_secret) {
+            return Err(signed_out("API key secret is invalid.".into()));
+        }
+        let now = self.now();
+        let mut key = session.key;
+        if key.expires_at < now {
+            return Err(signed_out(format!(
+                "API key expired at {:?}.",
+                go_time(key.expires_at)
+            )));
+        }
+        let mut user = session.user;
+        if user.status == UserStatus::Dormant {
+            let audit = AuditEntry::new(
+                now,
+                None,
+                AuditAction::Write,
+                "user",
+                user.id,
+                user.username.as_str(),
+            )
+            .with_change("status", "dormant", "active");
+            user = self
+                .ports
+                .users
+                .set_status(user.id, UserStatus::Active, now, audit)
+                .await?;
+        }
+        if user.status != UserStatus::Active {
+            return Err(DomainError::unauthorized(
+                format!(
+                    "User is not active (status = {:?}). Contact an admin to reactivate your account.",
+                    user.status.as_str()
+                ),
+                "",
+            ));
+        }
+        let lifetime = Duration::seconds(key.lifetime_seconds);
+        let stale = now - key.last_used > LAST_USED_GRANULARITY;
+        let slide = key.expires_at - now <= lifetime - LAST_USED_GRANULARITY;
+        if stale || slide {
+            if slide {
+                key.expires_at = now + lifetime;
+            }
+            key.last_used = now;
+            self.ports
+                .api_keys
+                .touch(&key.id, user.id, now, key.expires_at)
+                .await?;
+        }
+        Ok(Actor::from_session(user, key, &session.memberships))
+    }
+
+    /// Password login: returns a new session token. Unknown email and wrong password
+    /// are indistinguishable, in message and (by hashing anyway) in timing.
+    pub async fn login_with_password(&self, email: &str, password: &str) -> DomainResult<String> {
+        let bad_credentials = || DomainError::unauthorized("Incorrect email or password.", "");
+        let password = Password::for_login(password);
+        let credentials = match self.ports.users.credentials_by_email(email).await {
+            Ok(c) => c,
+            Err(RepoError::NotFound) => {
+                // Spend the same effort as a real check so timing does not reveal accounts.
+                let _ = self.ports.passwords.hash(password.expose()).await;
+                return Err(bad_credentials());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let user = credentials.user;
+        let Some(phc) = credentials.hashed_password else {
+            let _ = self.ports.passwords.hash(password.expose()).await;
+            return Err(bad_credentials());
+        };
+        let valid = self
+            .ports
+            .passwords
+            .verify(password.expose(), &phc)
+            .await
+            .map_err(DomainError::Internal)?;
+        if !valid {
+            return Err(bad_credentials());
+        }
+        if user.login_type != LoginType::Password {
+            return Err(DomainError::forbidden_msg(format!(
+                "Incorrect login type, attempting to use \"password\" but user is of login type \"{}\"",
+                user.login_type
+            )));
+        }
+        let now = self.now();
+        let user = if user.status == UserStatus::Dormant {
+            let audit = AuditEntry::new(
+                now,
+                Some(user.id),
+                AuditAction::Write,
+                "user",
+                user.id,
+                user.username.as_str(),
+            )
+            .with_change("status", "dormant", "active");
+            self.ports
+                .users
+                .set_status(user.id, UserStatus::Active, now, audit)
+                .await?
+        } else {
+            user
+        };
+        if user.status != UserStatus::Active {
+            return Err(DomainError::unauthorized(
+                format!(
+                    "Your account is {}. Contact an admin to reactivate your account.",
+                    user.status
+                ),
+                "",
+            ));
+        }
+        let lifetime = Duration::try_from(self.config.session_lifetime)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        let generated = GeneratedApiKey::generate(self.ports.secrets.as_ref());
+        let key = ApiKey {
+            id: generated.id.clone(),
+            user_id: user.id,
+            hashed_secret: generated.hashed_secret.clone(),
+            last_used: now,
+            expires_at: now + lifetime,
+            created_at: now,
+            updated_at: now,
+            login_type: LoginType::Password,
+            lifetime_seconds: lifetime.whole_seconds(),
+            token_name: String::new(),
+            scopes: vec![SCOPE_ALL.to_owned()],
+            allow_list: vec![ALLOW_ALL.to_owned()],
+        };
+        let audit = AuditEntry::new(
+            now,
+            Some(user.id),
+            AuditAction::Login,
+            "api_key",
+            &key.id,
+            user.username.as_str(),
+        );
+        self.ports.api_keys.create(key, Some(audit)).await?;
+        Ok(generated.token)
+    }
+
+    /// Logs out: deletes the key the actor authenticated with.
+    pub async fn logout(&self, actor: &Actor) -> DomainResult<()> {
+        let audit = AuditEntry::new(
+            self.now(),
+            Some(actor.user.id),
+            AuditAction::Logout,
+            "api_key",
+            &actor.key.id,
+            actor.user.username.as_str(),
+        );
+        self.ports
+            .api_keys
+            .delete(&actor.key.id, Some(audit))
+            .await?;
+        Ok(())
+    }
+}
+
+/// Go's `time.Time.String()` rendering of a UTC instant, which Coder puts in messages.
+fn go_time(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6] +0000 UTC"
+    );
+    t.format(&format).unwrap_or_else(|_| t.to_string())
+}

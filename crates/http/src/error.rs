@@ -1,0 +1,187 @@
+//! The one place an HTTP status is chosen: domain errors become Coder's
+//! `{"message", "detail", "validations": [{"field", "detail"}]}` responses.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+use warden_domain::{DomainError, FieldError};
+
+/// Coder's `codersdk.Response`: every error body, and some success messages.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Response {
+    pub message: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validations: Vec<ValidationError>,
+}
+
+/// One invalid field.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ValidationError {
+    pub field: String,
+    pub detail: String,
+}
+
+impl Response {
+    /// A body with only a message.
+    pub fn message(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            detail: String::new(),
+            validations: Vec::new(),
+        }
+    }
+}
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: Response,
+}
+
+impl ApiError {
+    /// An error with a status and a body.
+    pub fn new(status: StatusCode, message: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            body: Response {
+                message: message.into(),
+                detail: detail.into(),
+                validations: Vec::new(),
+            },
+        }
+    }
+
+    /// 400 naming one field.
+    pub fn bad_field(
+        message: impl Into<String>,
+        field: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        let detail = detail.into();
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            body: Response {
+                message: message.into(),
+                detail: detail.clone(),
+                validations: vec![ValidationError {
+                    field: field.into(),
+                    detail,
+                }],
+            },
+        }
+    }
+
+    /// The status this error is sent with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.body.message)
+    }
+}
+
+fn validations(fields: Vec<FieldError>) -> Vec<ValidationError> {
+    fields
+        .into_iter()
+        .map(|f| ValidationError {
+            field: f.field,
+            detail: f.detail,
+        })
+        .collect()
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        let (status, body) = match e {
+            DomainError::Unauthorized { message, detail } => (
+                StatusCode::UNAUTHORIZED,
+                Response {
+                    message,
+                    detail,
+                    validations: Vec::new(),
+                },
+            ),
+            DomainError::Forbidden { message, detail } => (
+                StatusCode::FORBIDDEN,
+                Response {
+                    message,
+                    detail,
+                    validations: Vec::new(),
+                },
+            ),
+            DomainError::NotFound { message } => {
+                (StatusCode::NOT_FOUND, Response::message(message))
+            }
+            DomainError::Invalid {
+                message,
+                detail,
+                validations: v,
+            } => (
+                StatusCode::BAD_REQUEST,
+                Response {
+                    message,
+                    detail,
+                    validations: validations(v),
+                },
+            ),
+            DomainError::Conflict {
+                message,
+                detail,
+                validations: v,
+            } => (
+                StatusCode::CONFLICT,
+                Response {
+                    message,
+                    detail,
+                    validations: validations(v),
+                },
+            ),
+            DomainError::Unavailable(detail) => {
+                tracing::warn!(%detail, "dependency unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Response {
+                        message: "The service is temporarily unavailable. Please try again.".into(),
+                        detail: String::new(),
+                        validations: Vec::new(),
+                    },
+                )
+            }
+            DomainError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Response::message("An internal server error occurred."),
+                )
+            }
+        };
+        Self { status, body }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((
+                "WWW-Authenticate",
+                "Bearer realm=\"coder\", error=\"invalid_token\"",
+            ));
+        }
+        response.json(&self.body)
+    }
+}
+
+/// The result type of handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,142 @@
+//! Request extractors that fail in Coder's error shape, naming the field at fault.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// A JSON body. Malformed JSON, a wrong type or an unknown enum value is a 400
+/// `Request body must be valid JSON.` naming the field; a body over
+/// [`MAX_BODY_BYTES`] is a 400 too, before it is read whole. Unknown fields are
+/// ignored, as Coder does.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let declared = req
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+                return Err(too_large());
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "Failed to read request body.",
+                        e.to_string(),
+                    )
+                })?;
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(JsonBody)
+        })
+    }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "Request body is too large.",
+        format!("The request body must not exceed {MAX_BODY_BYTES} bytes."),
+    )
+}
+
+/// Parses JSON, naming the path of the first field that failed.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = "Request body must be valid JSON.";
+        if path.is_empty() || path == "." {
+            ApiError::new(StatusCode::BAD_REQUEST, message, inner.to_string())
+        } else {
+            ApiError::bad_field(message, path, inner.to_string())
+        }
+    })
+}
+
+/// The query string as ordered pairs; a malformed one is a 400.
+#[derive(Debug, Default)]
+pub struct QueryPairs(pub Vec<(String, String)>);
+
+impl QueryPairs {
+    /// The single value of `name`, or a 400 if it is given more than once.
+    pub fn single(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        let mut values = self
+            .0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        let first = values.next();
+        let more = values.count();
+        if more > 0 {
+            return Err(ApiError::bad_field(
+                "Query parameters have invalid values.",
+                name,
+                format!(
+                    "Query param {name:?} provided more than once, found {} times. Only provide 1 instance of this query param.",
+                    more + 1
+                ),
+            ));
+        }
+        Ok(first)
+    }
+
+    /// A boolean parameter (`true`/`false`/`1`/`0`); absent = false.
+    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.single(name)? {
+            None | Some("") => Ok(false),
+            Some("true" | "1" | "True" | "TRUE" | "t") => Ok(true),
+            Some("false" | "0" | "False" | "FALSE" | "f") => Ok(false),
+            Some(other) => Err(ApiError::bad_field(
+                "Query parameters have invalid values.",
+                name,
+                format!(
+                    "Query param {name:?} must be a valid boolean: strconv.ParseBool: parsing {other:?}: invalid syntax"
+                ),
+            )),
+        }
+    }
+}
+
+impl FromRequest for QueryPairs {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+                .map(QueryPairs)
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "Query parameters are malformed.",
+                        e.to_string(),
+                    )
+                }),
+        )
+    }
+}

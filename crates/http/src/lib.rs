@@ -1,0 +1,107 @@
+//! Warden's HTTP adapter: the only crate that knows actix-web.
+//!
+//! Routes mirror Coder's REST API under `/api/v2`; handlers parse, call exactly one
+//! use case of `warden-domain`, and render. Authorization is never decided here.
+//! [`ApiError`](error::ApiError) is the only place a status code is chosen.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use warden_domain::Services;
+
+use crate::error::Response;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The public URL of this deployment (links, metadata).
+    pub access_url: String,
+    /// Whether session cookies carry `Secure` (the access URL is https).
+    pub secure_cookies: bool,
+    /// Reported in `X-Coder-Build-Version` and `/buildinfo`.
+    pub version: String,
+}
+
+/// What every handler can reach.
+pub struct AppState {
+    pub services: Services,
+    pub config: HttpConfig,
+}
+
+/// Registers every route. `/api/v2` routes are ordered so literal segments win over
+/// parameters (`/users/first` before `/users/{user}`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use routes::{keys, meta, organizations, users};
+    cfg.service(
+        web::scope("/api/v2")
+            .service(meta::build_info)
+            .service(meta::openapi)
+            .service(users::get_first_user)
+            .service(users::post_first_user)
+            .service(users::login)
+            .service(users::logout)
+            .service(users::list_users)
+            .service(users::create_user)
+            .service(keys::create_session_key)
+            .service(keys::list_tokens)
+            .service(keys::create_token)
+            .service(keys::get_token_by_name)
+            .service(keys::get_key)
+            .service(keys::delete_key)
+            .service(organizations::user_organizations)
+            .service(users::suspend_user)
+            .service(users::activate_user)
+            .service(users::get_user)
+            .service(organizations::list_organizations)
+            .service(organizations::create_organization)
+            .service(organizations::get_organization)
+            .service(organizations::update_organization)
+            .service(organizations::delete_organization),
+    )
+    .default_service(web::to(route_not_found));
+}
+
+async fn route_not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(Response::message("Route not found."))
+}
+
+/// One log line per request (method, route pattern, status, latency) and the
+/// `X-Coder-Build-Version` header Coder's SDK checks for.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let version = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| HeaderValue::from_str(&s.config.version).ok());
+    let method = req.method().clone();
+    let mut res = next.call(req).await?;
+    if let Some(version) = version {
+        res.headers_mut()
+            .insert(HeaderName::from_static("x-coder-build-version"), version);
+    }
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "<unmatched>".to_owned());
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status = res.status().as_u16(),
+        latency_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    Ok(res)
+}

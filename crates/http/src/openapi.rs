@@ -1,0 +1,59 @@
+//! The OpenAPI document, generated from the handlers' annotations. A copy is committed
+//! at `docs/openapi.json`; `cargo xtask openapi --check` fails when it is stale.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{dto, error, routes};
+
+/// Warden's API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Warden API", description = "Coder-compatible identity and access API.", license(name = "AGPL-3.0-only")),
+    paths(
+        routes::meta::build_info,
+        routes::users::get_first_user,
+        routes::users::post_first_user,
+        routes::users::login,
+        routes::users::logout,
+        routes::users::list_users,
+        routes::users::create_user,
+        routes::users::get_user,
+        routes::users::suspend_user,
+        routes::users::activate_user,
+        routes::keys::create_session_key,
+        routes::keys::create_token,
+        routes::keys::list_tokens,
+        routes::keys::get_token_by_name,
+        routes::keys::get_key,
+        routes::keys::delete_key,
+        routes::organizations::list_organizations,
+        routes::organizations::create_organization,
+        routes::organizations::get_organization,
+        routes::organizations::update_organization,
+        routes::organizations::delete_organization,
+        routes::organizations::user_organizations,
+    ),
+    components(schemas(error::Response, error::ValidationError, dto::SlimRole)),
+    modifiers(&SessionToken),
+)]
+pub struct ApiDoc;
+
+struct SessionToken;
+
+impl Modify for SessionToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "CoderSessionToken",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("Coder-Session-Token"))),
+        );
+    }
+}
+
+/// The document as pretty JSON with a trailing newline (the committed form).
+pub fn openapi_json() -> String {
+    let mut json = ApiDoc::openapi().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}

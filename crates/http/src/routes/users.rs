@@ -1,0 +1,250 @@
+//! `/users`: first user, login/logout, lookup, listing, creation and status.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, put, web};
+use warden_domain::DomainError;
+use warden_domain::ids::OrganizationId;
+use warden_domain::model::UserStatus;
+use warden_domain::services::pagination::Pagination;
+use warden_domain::services::users::{CreateFirstUser, CreateUser};
+
+use crate::AppState;
+use crate::auth::{Authenticated, SESSION_COOKIE};
+use crate::dto::{
+    CreateFirstUserRequest, CreateFirstUserResponse, CreateUserRequest, GetUsersResponse,
+    LoginType, LoginWithPasswordRequest, LoginWithPasswordResponse, User,
+};
+use crate::error::{ApiError, ApiResult, Response};
+use crate::extract::{JsonBody, QueryPairs};
+
+/// Whether the first user has been created.
+#[utoipa::path(get, path = "/api/v2/users/first", tag = "Users",
+    responses((status = 200, body = Response), (status = 404, body = Response)))]
+#[get("/users/first")]
+pub async fn get_first_user(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    Ok(if state.services.first_user_exists().await? {
+        HttpResponse::Ok().json(Response::message(
+            "The initial user has already been created!",
+        ))
+    } else {
+        HttpResponse::NotFound().json(Response::message("The initial user has not been created!"))
+    })
+}
+
+/// Creates the first user: a site owner, member of the default organization.
+#[utoipa::path(post, path = "/api/v2/users/first", tag = "Users", request_body = CreateFirstUserRequest,
+    responses((status = 201, body = CreateFirstUserResponse), (status = 400, body = Response), (status = 409, body = Response)))]
+#[post("/users/first")]
+pub async fn post_first_user(
+    state: web::Data<AppState>,
+    JsonBody(req): JsonBody<CreateFirstUserRequest>,
+) -> ApiResult<HttpResponse> {
+    let (user, org) = state
+        .services
+        .create_first_user(CreateFirstUser {
+            email: req.email,
+            username: req.username,
+            name: req.name,
+            password: req.password,
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(CreateFirstUserResponse {
+        user_id: user.id.as_uuid(),
+        organization_id: org.id.as_uuid(),
+    }))
+}
+
+/// Password login: a session token, also set as the `coder_session_token` cookie.
+#[utoipa::path(post, path = "/api/v2/users/login", tag = "Authorization", request_body = LoginWithPasswordRequest,
+    responses((status = 201, body = LoginWithPasswordResponse), (status = 400, body = Response), (status = 401, body = Response)))]
+#[post("/users/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    JsonBody(req): JsonBody<LoginWithPasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut validations = Vec::new();
+    if req.email.is_empty() {
+        validations.push((
+            "email",
+            "Validation failed for tag \"required\" with value: \"\"",
+        ));
+    }
+    if req.password.is_empty() {
+        validations.push((
+            "password",
+            "Validation failed for tag \"required\" with value: \"\"",
+        ));
+    }
+    if !validations.is_empty() {
+        return Err(DomainError::Invalid {
+            message: "Validation failed.".into(),
+            detail: String::new(),
+            validations: validations
+                .into_iter()
+                .map(|(f, d)| warden_domain::FieldError::new(f, d))
+                .collect(),
+        }
+        .into());
+    }
+    let token = state
+        .services
+        .login_with_password(&req.email, &req.password)
+        .await?;
+    let cookie = Cookie::build(SESSION_COOKIE, token.clone())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.secure_cookies)
+        .finish();
+    Ok(HttpResponse::Created()
+        .cookie(cookie)
+        .json(LoginWithPasswordResponse {
+            session_token: token,
+        }))
+}
+
+/// Logs out: deletes the presented key and clears the cookie.
+#[utoipa::path(post, path = "/api/v2/users/logout", tag = "Users",
+    responses((status = 200, body = Response), (status = 401, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[post("/users/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+) -> ApiResult<HttpResponse> {
+    state.services.logout(&actor).await?;
+    let mut cookie = Cookie::build(SESSION_COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .finish();
+    cookie.make_removal();
+    Ok(HttpResponse::Ok()
+        .cookie(cookie)
+        .json(Response::message("Logged out!")))
+}
+
+/// Lists users the caller may read. `q` takes Coder's search syntax.
+#[utoipa::path(get, path = "/api/v2/users", tag = "Users",
+    params(("q" = Option<String>, Query, description = "Search: free text plus status:, role:, login_type:, username:, email:"),
+           ("after_id" = Option<String>, Query), ("limit" = Option<i32>, Query), ("offset" = Option<i32>, Query)),
+    responses((status = 200, body = GetUsersResponse), (status = 400, body = Response), (status = 401, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    query: QueryPairs,
+) -> ApiResult<web::Json<GetUsersResponse>> {
+    let q = query.single("q")?;
+    // Coder parses the search query before pagination; keep that order of complaints.
+    warden_domain::services::users::parse_user_query(q.unwrap_or(""))?;
+    let page = Pagination::parse(
+        query.single("limit")?,
+        query.single("offset")?,
+        query.single("after_id")?,
+    )?;
+    let page = state.services.list_users(&actor, q, page).await?;
+    Ok(web::Json(GetUsersResponse {
+        count: page.count,
+        users: page.users.into_iter().map(User::from).collect(),
+    }))
+}
+
+/// Creates a user.
+#[utoipa::path(post, path = "/api/v2/users", tag = "Users", request_body = CreateUserRequest,
+    responses((status = 201, body = User), (status = 400, body = Response), (status = 403, body = Response), (status = 409, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[post("/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    JsonBody(req): JsonBody<CreateUserRequest>,
+) -> ApiResult<HttpResponse> {
+    let mut organization_ids: Vec<OrganizationId> = req
+        .organization_ids
+        .into_iter()
+        .map(OrganizationId)
+        .collect();
+    if let Some(legacy) = req.organization_id {
+        organization_ids.push(OrganizationId(legacy));
+    }
+    let login_type = if req.disable_login {
+        Some(warden_domain::model::LoginType::None)
+    } else {
+        req.login_type.and_then(LoginType::to_domain)
+    };
+    let user = state
+        .services
+        .create_user(
+            &actor,
+            CreateUser {
+                email: req.email,
+                username: req.username,
+                name: req.name,
+                password: req.password,
+                login_type,
+                status: req.user_status.map(Into::into),
+                organization_ids,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(User::from(user)))
+}
+
+/// A user by UUID, username or `me`.
+#[utoipa::path(get, path = "/api/v2/users/{user}", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = User), (status = 400, body = Response), (status = 401, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[get("/users/{user}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<User>> {
+    Ok(web::Json(
+        state.services.get_user(&actor, &path).await?.into(),
+    ))
+}
+
+/// Suspends a user; their keys stop working at once.
+#[utoipa::path(put, path = "/api/v2/users/{user}/status/suspend", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = User), (status = 400, body = Response), (status = 403, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[put("/users/{user}/status/suspend")]
+pub async fn suspend_user(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<User>> {
+    let user = state
+        .services
+        .set_user_status(&actor, &path, UserStatus::Suspended)
+        .await?;
+    Ok(web::Json(user.into()))
+}
+
+/// Reactivates a user.
+#[utoipa::path(put, path = "/api/v2/users/{user}/status/activate", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = User), (status = 400, body = Response), (status = 403, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[put("/users/{user}/status/activate")]
+pub async fn activate_user(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<User>> {
+    let user = state
+        .services
+        .set_user_status(&actor, &path, UserStatus::Active)
+        .await?;
+    Ok(web::Json(user.into()))
+}
+
+/// Method guard for routes Warden does not serve under a known path.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.", "")
+}

@@ -1,0 +1,4 @@
+// Embedded migrations are read at compile time; make cargo notice new ones.
+fn main() {
+    println!("cargo:rerun-if-changed=../../migrations");
+}

@@ -1,0 +1,271 @@
+//! Connections, the pool, migrations and the async boundary.
+//!
+//! diesel is synchronous: every query runs on tokio's blocking pool, at most
+//! `pool_size` at a time (a semaphore), and a connection is never held across an
+//! `.await`. Writes run in one transaction; on SQLite it is `BEGIN IMMEDIATE`, so a
+//! writer takes the write lock up front instead of failing to upgrade a read lock.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, ManageConnection, Pool};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use tokio::sync::Semaphore;
+use warden_domain::RepoError;
+
+use crate::error::map_diesel;
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// One connection to whichever backend the URL named.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// The database engine, chosen from the URL scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// Where the database is, parsed from `postgres://…` or `sqlite://<path>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+impl DatabaseUrl {
+    /// Parses a database URL by its scheme; anything else is refused.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                format!(
+                    "unsupported database URL {url:?}: expected postgres://… or sqlite://<path>"
+                )
+            })?;
+        if path.is_empty() || path.contains(":memory:") {
+            return Err(
+                "sqlite URLs must name a file (an in-memory database cannot be shared by a pool)"
+                    .into(),
+            );
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    /// The engine this URL names.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Postgres(_) => Backend::Postgres,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Connections, and therefore queries running at once.
+    pub max_connections: u32,
+    /// How long a query waits for a connection before the request fails with 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Opens connections of one backend, and prepares each SQLite connection.
+#[derive(Debug, Clone)]
+struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(AnyConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA busy_timeout = 10000;
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+/// The database handle every repository shares. Cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<Manager>,
+    permits: Arc<Semaphore>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+impl Database {
+    /// Connects (creating a SQLite file and its folder if needed). Does not migrate.
+    pub async fn connect(url: &str, config: PoolConfig) -> Result<Self, RepoError> {
+        let url = DatabaseUrl::parse(url).map_err(RepoError::Internal)?;
+        if let DatabaseUrl::Sqlite(path) = &url {
+            create_parent(path)?;
+        }
+        let backend = url.backend();
+        let size = config.max_connections.max(1);
+        let pool = tokio::task::spawn_blocking(move || {
+            Pool::builder()
+                .max_size(size)
+                .min_idle(Some(1))
+                .connection_timeout(config.acquire_timeout)
+                .build(Manager { url })
+        })
+        .await
+        .map_err(|e| RepoError::Internal(e.to_string()))?
+        .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        Ok(Self {
+            pool,
+            permits: Arc::new(Semaphore::new(size as usize)),
+            backend,
+        })
+    }
+
+    /// The engine behind this handle.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies every pending embedded migration; returns how many ran.
+    pub async fn migrate(&self) -> Result<usize, RepoError> {
+        self.run(|conn| {
+            let applied = match conn {
+                AnyConnection::Postgresql(c) => c.run_pending_migrations(PG_MIGRATIONS),
+                AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+            }
+            .map_err(|e| RepoError::Internal(format!("migration failed: {e}")))?;
+            Ok(applied.len())
+        })
+        .await
+    }
+
+    /// Runs `f` with a connection on the blocking pool (reads, or a single statement).
+    pub async fn run<T, F>(&self, f: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
+    {
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| RepoError::Internal(e.to_string()))?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut conn = pool
+                .get()
+                .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| RepoError::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back
+    /// otherwise. On SQLite the transaction is `BEGIN IMMEDIATE`.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
+    {
+        self.run(move |conn| write_transaction(conn, f)).await
+    }
+}
+
+fn create_parent(path: &Path) -> Result<(), RepoError> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .map_err(|e| RepoError::Unavailable(format!("cannot create {}: {e}", dir.display()))),
+        _ => Ok(()),
+    }
+}
+
+fn write_transaction<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, RepoError>,
+) -> Result<T, RepoError> {
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
+        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c),
+    }
+    .map_err(map_diesel)?;
+    let outcome = f(conn);
+    let end = match (&outcome, &mut *conn) {
+        (Ok(_), AnyConnection::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Ok(_), AnyConnection::Postgresql(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Err(_), AnyConnection::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
+        (Err(_), AnyConnection::Postgresql(c)) => AnsiTransactionManager::rollback_transaction(c),
+    };
+    match (outcome, end) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(_), Err(e)) => Err(map_diesel(e)),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// Serializes writers that read-check-then-write the same thing (the first user, a
+/// group's member list). PostgreSQL: a transaction-scoped advisory lock on `key`.
+/// SQLite: nothing to do, `BEGIN IMMEDIATE` already admits one writer at a time.
+pub fn lock(conn: &mut AnyConnection, key: i64) -> Result<(), RepoError> {
+    match conn {
+        AnyConnection::Postgresql(c) => c
+            .batch_execute(&format!("SELECT pg_advisory_xact_lock({key})"))
+            .map_err(map_diesel),
+        AnyConnection::Sqlite(_) => Ok(()),
+    }
+}

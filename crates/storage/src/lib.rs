@@ -1,0 +1,40 @@
+//! Warden's storage: the only crate that knows diesel.
+//!
+//! One query codebase serves PostgreSQL (production, scale-out) and SQLite (the
+//! embedded default) through a `MultiConnection`. The backend is picked from the URL
+//! scheme. Both migration sets are embedded and kept in step (same names). Every
+//! repository method runs on the blocking pool, and every change is one transaction
+//! that includes its audit record. Row types and diesel errors never leave this crate.
+
+mod db;
+mod error;
+mod repos;
+mod rows;
+mod schema;
+
+use std::sync::Arc;
+
+pub use db::{Backend, Database, DatabaseUrl, PoolConfig};
+pub use repos::api_keys::DieselApiKeyRepo;
+pub use repos::organizations::DieselOrganizationRepo;
+pub use repos::users::DieselUserRepo;
+use warden_domain::ports::{ApiKeyRepo, OrganizationRepo, UserRepo};
+
+/// Every repository adapter over one database.
+#[derive(Clone)]
+pub struct Repositories {
+    pub users: Arc<dyn UserRepo>,
+    pub organizations: Arc<dyn OrganizationRepo>,
+    pub api_keys: Arc<dyn ApiKeyRepo>,
+}
+
+impl Repositories {
+    /// The diesel adapters, sharing `db`.
+    pub fn new(db: &Database) -> Self {
+        Self {
+            users: Arc::new(DieselUserRepo::new(db.clone())),
+            organizations: Arc::new(DieselOrganizationRepo::new(db.clone())),
+            api_keys: Arc::new(DieselApiKeyRepo::new(db.clone())),
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! [`ApiKeyRepo`] on diesel.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use warden_domain::RepoError;
+use warden_domain::ids::{ApiKeyId, UserId};
+use warden_domain::model::{ApiKey, AuditEntry, LoginType};
+use warden_domain::ports::{ApiKeyRepo, RepoResult, Session};
+
+use crate::db::Database;
+use crate::error::map_diesel;
+use crate::repos::insert_audit;
+use crate::repos::organizations::memberships;
+use crate::repos::users::hydrate;
+use crate::rows::{ApiKeyRow, UserRow, to_db};
+use crate::schema::{api_keys, users};
+
+/// API keys on PostgreSQL or SQLite.
+#[derive(Debug, Clone)]
+pub struct DieselApiKeyRepo {
+    db: Database,
+}
+
+impl DieselApiKeyRepo {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl ApiKeyRepo for DieselApiKeyRepo {
+    async fn create(&self, key: ApiKey, audit: Option<AuditEntry>) -> RepoResult<ApiKey> {
+        let row = ApiKeyRow::from_entity(&key)?;
+        self.db
+            .write(move |conn| {
+                diesel::insert_into(api_keys::table)
+                    .values(&row)
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                if let Some(audit) = &audit {
+                    insert_audit(conn, audit)?;
+                }
+                Ok(key)
+            })
+            .await
+    }
+
+    async fn session(&self, id: &ApiKeyId) -> RepoResult<Session> {
+        let id = id.0.clone();
+        self.db
+            .run(move |conn| {
+                let (key, user): (ApiKeyRow, UserRow) = api_keys::table
+                    .inner_join(users::table)
+                    .filter(api_keys::id.eq(&id))
+                    .filter(users::deleted.eq(false))
+                    .select((ApiKeyRow::as_select(), UserRow::as_select()))
+                    .first(conn)
+                    .map_err(map_diesel)?;
+                let user_id = user.id.clone();
+                let user = hydrate(conn, vec![user])?
+                    .pop()
+                    .ok_or(RepoError::NotFound)?;
+                Ok(Session {
+                    key: key.into_entity()?,
+                    user,
+                    memberships: memberships(conn, &user_id)?,
+                })
+            })
+            .await
+    }
+
+    async fn touch(
+        &self,
+        id: &ApiKeyId,
+        user: UserId,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> RepoResult<()> {
+        let id = id.0.clone();
+        self.db
+            .write(move |conn| {
+                let now = to_db(now);
+                diesel::update(api_keys::table.find(&id))
+                    .set((
+                        api_keys::last_used.eq(now),
+                        api_keys::expires_at.eq(to_db(expires_at)),
+                    ))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                diesel::update(users::table.find(user.to_string()))
+                    .set(users::last_seen_at.eq(now))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get(&self, id: &ApiKeyId) -> RepoResult<ApiKey> {
+        let id = id.0.clone();
+        self.db
+            .run(move |conn| {
+                api_keys::table
+                    .find(&id)
+                    .select(ApiKeyRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?
+                    .into_entity()
+            })
+            .await
+    }
+
+    async fn get_by_name(&self, user: UserId, name: &str) -> RepoResult<ApiKey> {
+        let name = name.to_owned();
+        self.db
+            .run(move |conn| {
+                api_keys::table
+                    .filter(api_keys::user_id.eq(user.to_string()))
+                    .filter(api_keys::token_name.eq(&name))
+                    .filter(api_keys::login_type.eq(LoginType::Token.as_str()))
+                    .select(ApiKeyRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?
+                    .into_entity()
+            })
+            .await
+    }
+
+    async fn list_tokens(&self, user: Option<UserId>) -> RepoResult<Vec<(ApiKey, String)>> {
+        self.db
+            .run(move |conn| {
+                let mut query = api_keys::table
+                    .inner_join(users::table)
+                    .filter(api_keys::login_type.eq(LoginType::Token.as_str()))
+                    .order((api_keys::created_at, api_keys::id))
+                    .select((ApiKeyRow::as_select(), users::username))
+                    .into_boxed();
+                if let Some(user) = user {
+                    query = query.filter(api_keys::user_id.eq(user.to_string()));
+                }
+                query
+                    .load::<(ApiKeyRow, String)>(conn)
+                    .map_err(map_diesel)?
+                    .into_iter()
+                    .map(|(row, username)| Ok((row.into_entity()?, username)))
+                    .collect()
+            })
+            .await
+    }
+
+    async fn delete(&self, id: &ApiKeyId, audit: Option<AuditEntry>) -> RepoResult<()> {
+        let id = id.0.clone();
+        self.db
+            .write(move |conn| {
+                let deleted = diesel::delete(api_keys::table.find(&id))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                if deleted == 0 {
+                    return Err(RepoError::NotFound);
+                }
+                if let Some(audit) = &audit {
+                    insert_audit(conn, audit)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+}

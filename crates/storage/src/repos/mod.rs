@@ -1,0 +1,26 @@
+//! The diesel adapters of the domain's repository ports.
+
+pub mod api_keys;
+pub mod organizations;
+pub mod users;
+
+use diesel::prelude::*;
+use warden_domain::RepoError;
+use warden_domain::model::AuditEntry;
+
+use crate::db::AnyConnection;
+use crate::error::map_diesel;
+use crate::rows::AuditRow;
+use crate::schema::audit_logs;
+
+/// Largest `IN (…)` list sent in one statement (under both engines' bind limits).
+pub(crate) const IN_CHUNK: usize = 10_000;
+
+/// Writes an audit record; called inside the transaction of the change it records.
+pub(crate) fn insert_audit(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<(), RepoError> {
+    diesel::insert_into(audit_logs::table)
+        .values(AuditRow::from_entity(entry))
+        .execute(conn)
+        .map_err(map_diesel)?;
+    Ok(())
+}

@@ -1,0 +1,383 @@
+//! [`UserRepo`] on diesel.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use warden_domain::RepoError;
+use warden_domain::ids::{OrganizationId, UserId};
+use warden_domain::model::{AuditEntry, NewUser, Organization, User, UserCredentials, UserStatus};
+use warden_domain::ports::{RepoResult, UserPage, UserQuery, UserRepo};
+use warden_rbac::roles;
+
+use crate::db::{AnyConnection, Database, lock};
+use crate::error::map_diesel;
+use crate::repos::{IN_CHUNK, insert_audit};
+use crate::rows::{MemberRow, OrganizationRow, UserRow, parse_uuid, to_db};
+use crate::schema::{api_keys, lower, organization_members, organizations, user_site_roles, users};
+
+/// Advisory-lock key serializing first-user creation on PostgreSQL.
+const FIRST_USER_LOCK: i64 = 0x5741_5244_0001;
+
+/// Users on PostgreSQL or SQLite.
+#[derive(Debug, Clone)]
+pub struct DieselUserRepo {
+    db: Database,
+}
+
+impl DieselUserRepo {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+/// Loads site roles and memberships for rows and builds the entities, in row order.
+pub(crate) fn hydrate(
+    conn: &mut AnyConnection,
+    rows: Vec<UserRow>,
+) -> Result<Vec<User>, RepoError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut roles: HashMap<String, Vec<String>> = HashMap::new();
+    let mut orgs: HashMap<String, Vec<OrganizationId>> = HashMap::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let role_rows: Vec<(String, String)> = user_site_roles::table
+            .filter(user_site_roles::user_id.eq_any(chunk))
+            .select((user_site_roles::user_id, user_site_roles::role_name))
+            .order((user_site_roles::user_id, user_site_roles::role_name))
+            .load(conn)
+            .map_err(map_diesel)?;
+        for (user, role) in role_rows {
+            roles.entry(user).or_default().push(role);
+        }
+        let member_rows: Vec<(String, String)> = organization_members::table
+            .filter(organization_members::user_id.eq_any(chunk))
+            .select((
+                organization_members::user_id,
+                organization_members::organization_id,
+            ))
+            .order((
+                organization_members::user_id,
+                organization_members::created_at,
+                organization_members::organization_id,
+            ))
+            .load(conn)
+            .map_err(map_diesel)?;
+        for (user, org) in member_rows {
+            orgs.entry(user)
+                .or_default()
+                .push(parse_uuid("organization id", &org)?);
+        }
+    }
+    rows.into_iter()
+        .map(|row| {
+            let r = roles.remove(&row.id).unwrap_or_default();
+            let o = orgs.remove(&row.id).unwrap_or_default();
+            row.into_user(r, o)
+        })
+        .collect()
+}
+
+pub(crate) fn load_user(conn: &mut AnyConnection, id: &str) -> Result<User, RepoError> {
+    let row: UserRow = users::table
+        .filter(users::id.eq(id))
+        .filter(users::deleted.eq(false))
+        .select(UserRow::as_select())
+        .first(conn)
+        .map_err(map_diesel)?;
+    hydrate(conn, vec![row])?.pop().ok_or(RepoError::NotFound)
+}
+
+fn insert_user(conn: &mut AnyConnection, new: &NewUser) -> Result<(), RepoError> {
+    let now = to_db(new.now);
+    let id = new.id.to_string();
+    diesel::insert_into(users::table)
+        .values(UserRow {
+            id: id.clone(),
+            email: new.email.as_str().to_owned(),
+            username: new.username.as_str().to_owned(),
+            name: new.name.clone(),
+            avatar_url: String::new(),
+            hashed_password: new.hashed_password.clone(),
+            status: new.status.as_str().to_owned(),
+            login_type: new.login_type.as_str().to_owned(),
+            is_service_account: false,
+            theme_preference: String::new(),
+            deleted: false,
+            created_at: now,
+            updated_at: now,
+            last_seen_at: now,
+        })
+        .execute(conn)
+        .map_err(map_diesel)?;
+    // MultiBackend has no multi-row INSERT; one statement per row inside the
+    // surrounding transaction costs little.
+    for role in new
+        .site_roles
+        .iter()
+        .filter(|r| r.as_str() != roles::MEMBER)
+    {
+        diesel::insert_into(user_site_roles::table)
+            .values((
+                user_site_roles::user_id.eq(&id),
+                user_site_roles::role_name.eq(role),
+            ))
+            .execute(conn)
+            .map_err(map_diesel)?;
+    }
+    for org in &new.organization_ids {
+        diesel::insert_into(organization_members::table)
+            .values(MemberRow {
+                organization_id: org.to_string(),
+                user_id: id.clone(),
+                created_at: now,
+                updated_at: now,
+            })
+            .execute(conn)
+            .map_err(map_diesel)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl UserRepo for DieselUserRepo {
+    async fn any_exists(&self) -> RepoResult<bool> {
+        self.db
+            .run(|conn| {
+                diesel::select(diesel::dsl::exists(users::table.select(users::id)))
+                    .get_result(conn)
+                    .map_err(map_diesel)
+            })
+            .await
+    }
+
+    async fn create_first(
+        &self,
+        mut user: NewUser,
+        default_org: Organization,
+        audit: AuditEntry,
+    ) -> RepoResult<(User, Organization)> {
+        self.db
+            .write(move |conn| {
+                lock(conn, FIRST_USER_LOCK)?;
+                let exists: bool =
+                    diesel::select(diesel::dsl::exists(users::table.select(users::id)))
+                        .get_result(conn)
+                        .map_err(map_diesel)?;
+                if exists {
+                    return Err(RepoError::Conflict("first_user".into()));
+                }
+                let existing: Option<OrganizationRow> = organizations::table
+                    .filter(organizations::is_default.eq(true))
+                    .select(OrganizationRow::as_select())
+                    .first(conn)
+                    .optional()
+                    .map_err(map_diesel)?;
+                let org = match existing {
+                    Some(row) => row.into_entity()?,
+                    None => {
+                        diesel::insert_into(organizations::table)
+                            .values(OrganizationRow::from_entity(&default_org))
+                            .execute(conn)
+                            .map_err(map_diesel)?;
+                        default_org
+                    }
+                };
+                user.organization_ids = vec![org.id];
+                insert_user(conn, &user)?;
+                insert_audit(conn, &audit.in_org(org.id))?;
+                let created = load_user(conn, &user.id.to_string())?;
+                let org = OrganizationRow::into_entity(
+                    organizations::table
+                        .find(org.id.to_string())
+                        .select(OrganizationRow::as_select())
+                        .first(conn)
+                        .map_err(map_diesel)?,
+                )?;
+                Ok((created, org))
+            })
+            .await
+    }
+
+    async fn create(&self, user: NewUser, audit: AuditEntry) -> RepoResult<User> {
+        self.db
+            .write(move |conn| {
+                insert_user(conn, &user)?;
+                insert_audit(conn, &audit)?;
+                load_user(conn, &user.id.to_string())
+            })
+            .await
+    }
+
+    async fn get(&self, id: UserId) -> RepoResult<User> {
+        self.db
+            .run(move |conn| load_user(conn, &id.to_string()))
+            .await
+    }
+
+    async fn get_by_username(&self, username: &str) -> RepoResult<User> {
+        let username = username.to_lowercase();
+        self.db
+            .run(move |conn| {
+                let row: UserRow = users::table
+                    .filter(lower(users::username).eq(username))
+                    .filter(users::deleted.eq(false))
+                    .select(UserRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?;
+                hydrate(conn, vec![row])?.pop().ok_or(RepoError::NotFound)
+            })
+            .await
+    }
+
+    async fn credentials_by_email(&self, email: &str) -> RepoResult<UserCredentials> {
+        let email = email.to_lowercase();
+        self.db
+            .run(move |conn| {
+                let row: UserRow = users::table
+                    .filter(lower(users::email).eq(email))
+                    .filter(users::deleted.eq(false))
+                    .select(UserRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?;
+                let hashed_password = row.hashed_password.clone();
+                let user = hydrate(conn, vec![row])?.pop().ok_or(RepoError::NotFound)?;
+                Ok(UserCredentials {
+                    user,
+                    hashed_password,
+                })
+            })
+            .await
+    }
+
+    async fn list(&self, query: UserQuery) -> RepoResult<UserPage> {
+        self.db
+            .run(move |conn| {
+                let after = match query.after_id {
+                    None => None,
+                    Some(id) => Some(
+                        users::table
+                            .find(id.to_string())
+                            .select(lower(users::username))
+                            .first::<String>(conn)
+                            .optional()
+                            .map_err(map_diesel)?
+                            .ok_or_else(|| {
+                                RepoError::MissingReference("after_id: no such user".into())
+                            })?,
+                    ),
+                };
+                let count: i64 = filtered(&query)
+                    .count()
+                    .get_result(conn)
+                    .map_err(map_diesel)?;
+                let mut page = filtered(&query)
+                    .order((lower(users::username).asc(), users::id.asc()))
+                    .offset(query.offset);
+                if let Some(after) = after {
+                    page = page.filter(lower(users::username).gt(after));
+                }
+                if let Some(limit) = query.limit {
+                    page = page.limit(limit);
+                }
+                let rows: Vec<UserRow> = page
+                    .select(UserRow::as_select())
+                    .load(conn)
+                    .map_err(map_diesel)?;
+                Ok(UserPage {
+                    users: hydrate(conn, rows)?,
+                    count,
+                })
+            })
+            .await
+    }
+
+    async fn set_status(
+        &self,
+        id: UserId,
+        status: UserStatus,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<User> {
+        self.db
+            .write(move |conn| {
+                let id = id.to_string();
+                let changed =
+                    diesel::update(users::table.find(&id).filter(users::deleted.eq(false)))
+                        .set((
+                            users::status.eq(status.as_str()),
+                            users::updated_at.eq(to_db(now)),
+                        ))
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                if changed == 0 {
+                    return Err(RepoError::NotFound);
+                }
+                if status == UserStatus::Suspended {
+                    diesel::delete(api_keys::table.filter(api_keys::user_id.eq(&id)))
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                }
+                insert_audit(conn, &audit)?;
+                load_user(conn, &id)
+            })
+            .await
+    }
+}
+
+type Boxed<'a> = users::BoxedQuery<'a, crate::db::MultiBackend>;
+
+/// The WHERE clause of a user listing, without order or window.
+fn filtered(q: &UserQuery) -> Boxed<'_> {
+    let mut query = users::table.filter(users::deleted.eq(false)).into_boxed();
+    if let Some(search) = &q.search {
+        let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+        query = query.filter(
+            lower(users::username)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(users::email).like(pattern).escape('\\')),
+        );
+    }
+    if let Some(username) = &q.username {
+        query = query.filter(lower(users::username).eq(username.to_lowercase()));
+    }
+    if let Some(email) = &q.email {
+        query = query.filter(lower(users::email).eq(email.to_lowercase()));
+    }
+    if !q.status.is_empty() {
+        query = query
+            .filter(users::status.eq_any(q.status.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+    }
+    if !q.login_types.is_empty() {
+        query = query.filter(
+            users::login_type.eq_any(q.login_types.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+        );
+    }
+    if !q.roles.is_empty() && !q.roles.iter().any(|r| r == roles::MEMBER) {
+        query = query.filter(
+            users::id.eq_any(
+                user_site_roles::table
+                    .filter(user_site_roles::role_name.eq_any(q.roles.clone()))
+                    .select(user_site_roles::user_id),
+            ),
+        );
+    }
+    if let Some(ids) = &q.only_ids {
+        query =
+            query.filter(users::id.eq_any(ids.iter().map(|i| i.to_string()).collect::<Vec<_>>()));
+    }
+    query
+}
+
+/// Escapes LIKE wildcards so user text matches literally.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,108 @@
+//! Table definitions, shared by both backends (see `migrations/`).
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        display_name -> Text,
+        description -> Text,
+        icon -> Text,
+        is_default -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        username -> Text,
+        name -> Text,
+        avatar_url -> Text,
+        hashed_password -> Nullable<Text>,
+        status -> Text,
+        login_type -> Text,
+        is_service_account -> Bool,
+        theme_preference -> Text,
+        deleted -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    user_site_roles (user_id, role_name) {
+        user_id -> Text,
+        role_name -> Text,
+    }
+}
+
+diesel::table! {
+    organization_members (organization_id, user_id) {
+        organization_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organization_member_roles (organization_id, user_id, role_name) {
+        organization_id -> Text,
+        user_id -> Text,
+        role_name -> Text,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        user_id -> Text,
+        hashed_secret -> Binary,
+        last_used -> Timestamp,
+        expires_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        login_type -> Text,
+        lifetime_seconds -> BigInt,
+        token_name -> Text,
+        scopes -> Text,
+        allow_list -> Text,
+    }
+}
+
+diesel::table! {
+    audit_logs (id) {
+        id -> Text,
+        time -> Timestamp,
+        user_id -> Nullable<Text>,
+        organization_id -> Nullable<Text>,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        resource_target -> Text,
+        diff -> Text,
+    }
+}
+
+diesel::joinable!(user_site_roles -> users (user_id));
+diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(organization_members -> users (user_id));
+diesel::joinable!(organization_members -> organizations (organization_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    organizations,
+    users,
+    user_site_roles,
+    organization_members,
+    organization_member_roles,
+    api_keys,
+    audit_logs,
+);
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`, the same on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}

@@ -1,0 +1,98 @@
+//! Command line and `WARDEN_*` environment configuration.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Warden: a Coder-compatible identity and access server.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every subcommand understands.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Database URL: `sqlite://<path>` (embedded) or `postgres://…`.
+    #[arg(
+        long,
+        env = "WARDEN_DATABASE_URL",
+        default_value = "sqlite://./data/warden.db",
+        global = true
+    )]
+    pub database_url: String,
+    /// Log line format.
+    #[arg(long, env = "WARDEN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+    /// Database connections (and concurrent queries) per process.
+    #[arg(
+        long,
+        env = "WARDEN_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub database_max_connections: u32,
+}
+
+/// What to run; `server` when omitted.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Server(ServerArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create the first user (site owner) without the API, for scripts and test harnesses.
+    CreateFirstUser(CreateFirstUserArgs),
+}
+
+/// `warden server`.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "WARDEN_HTTP_ADDRESS", default_value = "127.0.0.1:3000")]
+    pub http_address: SocketAddr,
+    /// The public URL of this deployment, used in links and OAuth2 metadata.
+    /// Defaults to `http://<http-address>`.
+    #[arg(long, env = "WARDEN_ACCESS_URL")]
+    pub access_url: Option<String>,
+    /// Worker threads serving HTTP (default: one per core).
+    #[arg(long, env = "WARDEN_HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+}
+
+impl Default for ServerArgs {
+    fn default() -> Self {
+        Self {
+            http_address: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            access_url: None,
+            http_workers: None,
+        }
+    }
+}
+
+/// `warden create-first-user`.
+#[derive(Debug, Clone, Args)]
+pub struct CreateFirstUserArgs {
+    #[arg(long, env = "WARDEN_FIRST_USER_EMAIL")]
+    pub email: String,
+    #[arg(long, env = "WARDEN_FIRST_USER_USERNAME")]
+    pub username: String,
+    #[arg(long, env = "WARDEN_FIRST_USER_PASSWORD", hide_env_values = true)]
+    pub password: String,
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// Also log in and print a session token on a line of its own.
+    #[arg(long)]
+    pub print_token: bool,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}

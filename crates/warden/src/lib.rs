@@ -1,0 +1,129 @@
+//! The composition root: configuration in, a running server out. Also what the
+//! end-to-end tests start, so they exercise exactly the production wiring.
+
+pub mod adapters;
+pub mod config;
+pub mod telemetry;
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use warden_domain::ports::SystemClock;
+use warden_domain::{DomainConfig, Ports, Services};
+use warden_http::{AppState, HttpConfig};
+use warden_storage::{Database, PoolConfig, Repositories};
+
+use crate::adapters::{Argon2Hasher, OsSecrets};
+use crate::config::{CommonArgs, ServerArgs};
+
+/// Opens the database named by the configuration.
+pub async fn open_database(common: &CommonArgs) -> anyhow::Result<Database> {
+    Database::connect(
+        &common.database_url,
+        PoolConfig {
+            max_connections: common.database_max_connections,
+            ..PoolConfig::default()
+        },
+    )
+    .await
+    .with_context(|| format!("cannot open database {}", redact(&common.database_url)))
+}
+
+/// Wires the use cases to the diesel adapters of `db`.
+pub fn services(db: &Database) -> Services {
+    let repos = Repositories::new(db);
+    Services::new(
+        Ports {
+            users: repos.users,
+            organizations: repos.organizations,
+            api_keys: repos.api_keys,
+            clock: Arc::new(SystemClock),
+            secrets: Arc::new(OsSecrets),
+            passwords: Arc::new(Argon2Hasher::default()),
+        },
+        DomainConfig::default(),
+    )
+}
+
+/// A bound, migrated, ready-to-run server.
+pub struct Application {
+    address: SocketAddr,
+    server: Server,
+}
+
+impl Application {
+    /// Connects, migrates and binds. Port 0 binds a free port (see [`Self::address`]).
+    pub async fn build(common: &CommonArgs, args: &ServerArgs) -> anyhow::Result<Self> {
+        let db = open_database(common).await?;
+        let applied = db.migrate().await.context("cannot migrate the database")?;
+        tracing::info!(applied, backend = ?db.backend(), "database ready");
+        let listener = TcpListener::bind(args.http_address)
+            .with_context(|| format!("cannot listen on {}", args.http_address))?;
+        let address = listener.local_addr()?;
+        let access_url = args
+            .access_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        let state = web::Data::new(AppState {
+            services: services(&db),
+            config: HttpConfig {
+                secure_cookies: access_url.starts_with("https://"),
+                access_url,
+                version: env!("CARGO_PKG_VERSION").to_owned(),
+            },
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(warden_http::observe))
+                .configure(warden_http::configure)
+        })
+        .shutdown_timeout(10);
+        if let Some(workers) = args.http_workers {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener)?.run();
+        Ok(Self { address, server })
+    }
+
+    /// Where the server listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish) or the
+    /// handle is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Hides the password of a database URL for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+        assert_eq!(redact("sqlite://./data/w.db"), "sqlite://./data/w.db");
+    }
+}
