@@ -1,1 +1,9 @@
+//! End-to-end tests: the real server on port 0, spoken to over HTTP. Every test runs
+//! twice, on SQLite and on PostgreSQL (see `on_both_backends!`).
 
+mod api_keys;
+mod auth;
+mod first_user;
+mod organizations;
+mod routes;
+mod users;

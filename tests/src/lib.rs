@@ -1,1 +1,268 @@
+//! The end-to-end harness: a real Warden server on port 0 over a fresh database of
+//! either backend, and a small HTTP client that speaks to it.
 
+use anyhow::Context;
+pub use reqwest::StatusCode;
+use serde_json::{Value, json};
+pub use warden_storage::Backend;
+use warden_storage::testing::TestDatabase;
+
+/// Password used for every test user; strong enough for Coder's rules.
+pub const PASSWORD: &str = "SomeSecurePassword!1";
+
+/// A running server and the database behind it.
+pub struct TestApp {
+    pub base: String,
+    pub backend: Backend,
+    client: reqwest::Client,
+    _db: TestDatabase,
+}
+
+/// A user created by a test, with a session token.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// What a request returned.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The error message of a Coder error body.
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
+    }
+
+    /// The fields named in `validations`.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["validations"]
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// Starts a server on a new database of `backend`.
+    pub async fn spawn(backend: Backend) -> anyhow::Result<Self> {
+        let db = TestDatabase::create(backend);
+        let common = warden::config::CommonArgs {
+            database_url: db.url().to_owned(),
+            log_format: warden::config::LogFormat::Text,
+            database_max_connections: 4,
+        };
+        let args = warden::config::ServerArgs {
+            http_address: "127.0.0.1:0".parse()?,
+            access_url: None,
+            http_workers: Some(1),
+        };
+        let app = warden::Application::build(&common, &args).await?;
+        let base = format!("http://{}", app.address());
+        tokio::spawn(app.run_until_stopped());
+        Ok(Self {
+            base,
+            backend,
+            client: reqwest::Client::builder().build()?,
+            _db: db,
+        })
+    }
+
+    /// Sends a request; `token` goes in the `Coder-Session-Token` header.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<Reply> {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.header("Coder-Session-Token", token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.context("request failed")?;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await?;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))?
+        };
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends a raw body with no content processing.
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Vec<u8>,
+    ) -> anyhow::Result<Reply> {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .body(body);
+        if let Some(token) = token {
+            req = req.header("Coder-Session-Token", token);
+        }
+        let res = req.send().await?;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await?;
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<Reply> {
+        self.request(reqwest::Method::GET, path, token, None).await
+    }
+
+    pub async fn post(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> anyhow::Result<Reply> {
+        self.request(reqwest::Method::POST, path, token, Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>) -> anyhow::Result<Reply> {
+        self.request(reqwest::Method::PUT, path, token, None).await
+    }
+
+    pub async fn patch(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> anyhow::Result<Reply> {
+        self.request(reqwest::Method::PATCH, path, token, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> anyhow::Result<Reply> {
+        self.request(reqwest::Method::DELETE, path, token, None)
+            .await
+    }
+
+    /// Logs in; returns the session token.
+    pub async fn login(&self, email: &str, password: &str) -> anyhow::Result<String> {
+        let reply = self
+            .post(
+                "/api/v2/users/login",
+                None,
+                json!({"email": email, "password": password}),
+            )
+            .await?;
+        anyhow::ensure!(
+            reply.status == StatusCode::CREATED,
+            "login failed: {reply:?}"
+        );
+        Ok(reply.body["session_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
+    }
+
+    /// Creates the first user (`admin`, a site owner) and logs in.
+    pub async fn owner(&self) -> anyhow::Result<TestUser> {
+        let reply = self
+            .post(
+                "/api/v2/users/first",
+                None,
+                json!({"email": "admin@example.com", "username": "admin", "password": PASSWORD}),
+            )
+            .await?;
+        anyhow::ensure!(
+            reply.status == StatusCode::CREATED,
+            "first user failed: {reply:?}"
+        );
+        let token = self.login("admin@example.com", PASSWORD).await?;
+        Ok(TestUser {
+            id: reply.body["user_id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            username: "admin".into(),
+            email: "admin@example.com".into(),
+            token,
+        })
+    }
+
+    /// Has `creator` create a password user `username` in the default organization,
+    /// then logs in as them.
+    pub async fn user(&self, creator: &TestUser, username: &str) -> anyhow::Result<TestUser> {
+        let email = format!("{username}@example.com");
+        let reply = self
+            .post(
+                "/api/v2/users",
+                Some(&creator.token),
+                json!({
+                    "email": email, "username": username, "password": PASSWORD,
+                    "organization_ids": ["00000000-0000-0000-0000-000000000000"],
+                }),
+            )
+            .await?;
+        anyhow::ensure!(
+            reply.status == StatusCode::CREATED,
+            "create user failed: {reply:?}"
+        );
+        let token = self.login(&email, PASSWORD).await?;
+        Ok(TestUser {
+            id: reply.body["id"].as_str().unwrap_or_default().to_owned(),
+            username: username.to_owned(),
+            email,
+            token,
+        })
+    }
+}
+
+/// Runs an async test body once on SQLite and once on PostgreSQL, as two tests.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            async fn run($app: $crate::TestApp) -> anyhow::Result<()> $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() -> anyhow::Result<()> {
+                run($crate::TestApp::spawn($crate::Backend::Sqlite).await?).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() -> anyhow::Result<()> {
+                run($crate::TestApp::spawn($crate::Backend::Postgres).await?).await
+            }
+        }
+    };
+}

@@ -98,7 +98,8 @@ pub trait UserRepo: Send + Sync {
     async fn credentials_by_email(&self, email: &str) -> RepoResult<UserCredentials>;
     /// A filtered, windowed listing ordered by username.
     async fn list(&self, query: UserQuery) -> RepoResult<UserPage>;
-    /// Sets a user's status. Suspension also deletes the user's API keys.
+    /// Sets a user's status. Keys of a suspended user stay stored but are refused by
+    /// authentication until the user is activated again, as in Coder.
     async fn set_status(
         &self,
         id: UserId,

@@ -11,6 +11,7 @@ mod error;
 mod repos;
 mod rows;
 mod schema;
+pub mod testing;
 
 use std::sync::Arc;
 

@@ -47,6 +47,8 @@ pub enum Command {
     Migrate,
     /// Create the first user (site owner) without the API, for scripts and test harnesses.
     CreateFirstUser(CreateFirstUserArgs),
+    /// Print the OpenAPI document of the API and exit.
+    Openapi,
 }
 
 /// `warden server`.

@@ -20,6 +20,7 @@ async fn main() -> anyhow::Result<()> {
             app.run_until_stopped().await?;
             tracing::info!("stopped");
         }
+        Command::Openapi => print!("{}", warden_http::openapi::openapi_json()),
         Command::Migrate => {
             let db = open_database(&cli.common).await?;
             let applied = db.migrate().await.context("migration failed")?;

@@ -15,7 +15,7 @@ use crate::db::{AnyConnection, Database, lock};
 use crate::error::map_diesel;
 use crate::repos::{IN_CHUNK, insert_audit};
 use crate::rows::{MemberRow, OrganizationRow, UserRow, parse_uuid, to_db};
-use crate::schema::{api_keys, lower, organization_members, organizations, user_site_roles, users};
+use crate::schema::{lower, organization_members, organizations, user_site_roles, users};
 
 /// Advisory-lock key serializing first-user creation on PostgreSQL.
 const FIRST_USER_LOCK: i64 = 0x5741_5244_0001;
@@ -271,14 +271,13 @@ impl UserRepo for DieselUserRepo {
                     .count()
                     .get_result(conn)
                     .map_err(map_diesel)?;
+                // SQLite accepts OFFSET only after a LIMIT, so "no limit" is the largest one.
                 let mut page = filtered(&query)
                     .order((lower(users::username).asc(), users::id.asc()))
+                    .limit(query.limit.unwrap_or(i64::MAX))
                     .offset(query.offset);
                 if let Some(after) = after {
                     page = page.filter(lower(users::username).gt(after));
-                }
-                if let Some(limit) = query.limit {
-                    page = page.limit(limit);
                 }
                 let rows: Vec<UserRow> = page
                     .select(UserRow::as_select())
@@ -312,11 +311,6 @@ impl UserRepo for DieselUserRepo {
                         .map_err(map_diesel)?;
                 if changed == 0 {
                     return Err(RepoError::NotFound);
-                }
-                if status == UserStatus::Suspended {
-                    diesel::delete(api_keys::table.filter(api_keys::user_id.eq(&id)))
-                        .execute(conn)
-                        .map_err(map_diesel)?;
                 }
                 insert_audit(conn, &audit)?;
                 load_user(conn, &id)

@@ -1,0 +1,129 @@
+//! Walks every API route: none but the public ones answers without credentials, and
+//! the admin-only ones refuse a plain member.
+
+use serde_json::json;
+use warden_tests::{StatusCode, on_both_backends};
+
+/// Every routed `/api/v2` endpoint as (method, path). Extend with each new route.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v2/buildinfo"),
+    ("GET", "/api/v2/openapi.json"),
+    ("GET", "/api/v2/users/first"),
+    ("POST", "/api/v2/users/first"),
+    ("POST", "/api/v2/users/login"),
+    ("POST", "/api/v2/users/logout"),
+    ("GET", "/api/v2/users"),
+    ("POST", "/api/v2/users"),
+    ("GET", "/api/v2/users/{user}"),
+    ("PUT", "/api/v2/users/{user}/status/suspend"),
+    ("PUT", "/api/v2/users/{user}/status/activate"),
+    ("POST", "/api/v2/users/{user}/keys"),
+    ("GET", "/api/v2/users/{user}/keys/tokens"),
+    ("POST", "/api/v2/users/{user}/keys/tokens"),
+    ("GET", "/api/v2/users/{user}/keys/tokens/{keyname}"),
+    ("GET", "/api/v2/users/{user}/keys/{keyid}"),
+    ("DELETE", "/api/v2/users/{user}/keys/{keyid}"),
+    ("GET", "/api/v2/users/{user}/organizations"),
+    ("GET", "/api/v2/organizations"),
+    ("POST", "/api/v2/organizations"),
+    ("GET", "/api/v2/organizations/{organization}"),
+    ("PATCH", "/api/v2/organizations/{organization}"),
+    ("DELETE", "/api/v2/organizations/{organization}"),
+];
+
+/// Routes anyone may call.
+const PUBLIC: &[(&str, &str)] = &[
+    ("GET", "/api/v2/buildinfo"),
+    ("GET", "/api/v2/openapi.json"),
+    ("GET", "/api/v2/users/first"),
+    ("POST", "/api/v2/users/first"),
+    ("POST", "/api/v2/users/login"),
+];
+
+fn concrete(path: &str, user: &str) -> String {
+    path.replace("{user}", user)
+        .replace("{keyname}", "some-token")
+        .replace("{keyid}", "abcdefghij")
+        .replace("{organization}", "default")
+}
+
+fn method(name: &str) -> reqwest::Method {
+    name.parse().unwrap_or(reqwest::Method::GET)
+}
+
+#[test]
+fn the_route_table_matches_the_openapi_document() {
+    let doc: serde_json::Value = serde_json::from_str(&warden_http_openapi()).unwrap_or_default();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for m in item
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(m, _)| m.to_uppercase())
+        {
+            documented.push((m, path.clone()));
+        }
+    }
+    documented.sort();
+    let mut walked: Vec<(String, String)> = ROUTES
+        .iter()
+        .filter(|(_, p)| *p != "/api/v2/openapi.json")
+        .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+        .collect();
+    walked.sort();
+    assert_eq!(
+        documented, walked,
+        "every documented route is walked, and only those"
+    );
+}
+
+fn warden_http_openapi() -> String {
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json"))
+        .unwrap_or_default()
+}
+
+on_both_backends! {
+    async fn every_route_demands_credentials(app: TestApp) {
+        for &(m, path) in ROUTES {
+            if PUBLIC.contains(&(m, path)) {
+                continue;
+            }
+            let reply = app.request(method(m), &concrete(path, "me"), None, Some(json!({}))).await?;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{m} {path}");
+            assert!(!reply.message().is_empty(), "{m} {path} answers in Coder's error shape");
+        }
+        Ok(())
+    }
+}
+
+on_both_backends! {
+    async fn admin_routes_refuse_members(app: TestApp) {
+        let owner = app.owner().await?;
+        let bob = app.user(&owner, "bob").await?;
+        // What a member must not do, with the status Coder gives for it: 403 where the
+        // target is visible, 400/404 where it is hidden.
+        let refused: &[(&str, String, serde_json::Value, StatusCode)] = &[
+            ("POST", "/api/v2/users".into(),
+             json!({"email": "x@example.com", "username": "x", "password": warden_tests::PASSWORD, "organization_ids": ["00000000-0000-0000-0000-000000000000"]}),
+             StatusCode::FORBIDDEN),
+            ("PUT", format!("/api/v2/users/{}/status/suspend", owner.id), json!({}), StatusCode::BAD_REQUEST),
+            ("PUT", "/api/v2/users/me/status/activate".into(), json!({}), StatusCode::FORBIDDEN),
+            ("POST", format!("/api/v2/users/{}/keys", owner.id), json!({}), StatusCode::BAD_REQUEST),
+            ("POST", format!("/api/v2/users/{}/keys/tokens", owner.id), json!({}), StatusCode::BAD_REQUEST),
+            ("GET", format!("/api/v2/users/{}/keys/tokens", owner.id), json!({}), StatusCode::BAD_REQUEST),
+            ("GET", format!("/api/v2/users/{}/organizations", owner.id), json!({}), StatusCode::BAD_REQUEST),
+            ("POST", "/api/v2/organizations".into(), json!({"name": "x"}), StatusCode::FORBIDDEN),
+            ("PATCH", "/api/v2/organizations/default".into(), json!({"name": "x"}), StatusCode::FORBIDDEN),
+            ("DELETE", "/api/v2/organizations/default".into(), json!({}), StatusCode::FORBIDDEN),
+        ];
+        for (m, path, body, status) in refused {
+            let reply = app.request(method(m), path, Some(&bob.token), Some(body.clone())).await?;
+            assert_eq!(reply.status, *status, "{m} {path}: {reply:?}");
+        }
+        let unknown = app.get("/api/v2/nothing-here", Some(&bob.token)).await?;
+        assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+        assert_eq!(unknown.message(), "Route not found.");
+        Ok(())
+    }
+}
