@@ -12,9 +12,8 @@ use crate::db::Database;
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
 use crate::repos::organizations::memberships;
-use crate::repos::users::hydrate;
 use crate::rows::{ApiKeyRow, UserRow, to_db};
-use crate::schema::{api_keys, users};
+use crate::schema::{api_keys, user_site_roles, users};
 
 /// API keys on PostgreSQL or SQLite.
 #[derive(Debug, Clone)]
@@ -41,7 +40,8 @@ impl ApiKeyRepo for DieselApiKeyRepo {
                 if let Some(audit) = &audit {
                     insert_audit(conn, audit)?;
                 }
-                Ok(key)
+                // What was stored: timestamps truncated to microseconds, as a read returns.
+                row.into_entity()
             })
             .await
     }
@@ -57,14 +57,20 @@ impl ApiKeyRepo for DieselApiKeyRepo {
                     .select((ApiKeyRow::as_select(), UserRow::as_select()))
                     .first(conn)
                     .map_err(map_diesel)?;
-                let user_id = user.id.clone();
-                let user = hydrate(conn, vec![user])?
-                    .pop()
-                    .ok_or(RepoError::NotFound)?;
+                // Hot path: the memberships already name the user's organizations, so
+                // only the site roles are loaded besides them.
+                let site_roles: Vec<String> = user_site_roles::table
+                    .filter(user_site_roles::user_id.eq(&user.id))
+                    .order(user_site_roles::role_name)
+                    .select(user_site_roles::role_name)
+                    .load(conn)
+                    .map_err(map_diesel)?;
+                let memberships = memberships(conn, &user.id)?;
+                let organization_ids = memberships.iter().map(|m| m.organization_id).collect();
                 Ok(Session {
                     key: key.into_entity()?,
-                    user,
-                    memberships: memberships(conn, &user_id)?,
+                    user: user.into_user(site_roles, organization_ids)?,
+                    memberships,
                 })
             })
             .await
