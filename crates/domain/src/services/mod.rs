@@ -7,6 +7,9 @@ pub mod organizations;
 pub mod pagination;
 pub mod users;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,0 +1,1451 @@
+//! Use-case tests against in-memory fakes of every port: a [`FakeStore`] for the
+//! repositories, a [`FixedClock`] that only moves when told, a counting
+//! [`CountingSecrets`] generator and a [`PlainHasher`] that stores `plain:<pw>`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use crate::actor::Actor;
+use crate::error::{DomainError, RepoError};
+use crate::ids::{ApiKeyId, OrganizationId, UserId};
+use crate::model::{
+    ApiKey, AuditAction, AuditEntry, LoginType, NewUser, Organization, OrganizationMember, User,
+    UserCredentials, UserStatus,
+};
+use crate::ports::{
+    ApiKeyRepo, Clock, OrganizationPatch, OrganizationRepo, PasswordHasher, RepoResult,
+    SecretGenerator, Session, UserPage, UserQuery, UserRepo,
+};
+use crate::services::api_keys::CreateToken;
+use crate::services::auth::SIGNED_OUT;
+use crate::services::organizations::CreateOrganization;
+use crate::services::users::{CreateFirstUser, CreateUser};
+use crate::services::{DomainConfig, Ports, Services};
+use crate::token::{hash_secret, split_token};
+use crate::values::{Email, Username};
+
+/// The instant every test starts at.
+const NOW: OffsetDateTime = datetime!(2026-05-04 03:02:01.5 UTC);
+/// A password the strength rules accept.
+const PASSWORD: &str = "SomeSecurePassword!";
+
+// ---------------------------------------------------------------------------
+// Fakes
+// ---------------------------------------------------------------------------
+
+/// A clock that stands still until advanced.
+struct FixedClock(Mutex<OffsetDateTime>);
+
+impl FixedClock {
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap()
+    }
+}
+
+/// Deterministic "randomness": the n-th call returns n, zero-padded to the length.
+#[derive(Default)]
+struct CountingSecrets(AtomicUsize);
+
+impl SecretGenerator for CountingSecrets {
+    fn alphanumeric(&self, len: usize) -> String {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        let digits = format!("{n:0>len$}");
+        digits[digits.len() - len..].to_owned()
+    }
+}
+
+/// A "hash" anyone can read, and how often each operation ran.
+#[derive(Default)]
+struct PlainHasher {
+    hashes: AtomicUsize,
+    verifies: AtomicUsize,
+}
+
+impl PlainHasher {
+    fn calls(&self) -> (usize, usize) {
+        (
+            self.hashes.load(Ordering::SeqCst),
+            self.verifies.load(Ordering::SeqCst),
+        )
+    }
+}
+
+#[async_trait]
+impl PasswordHasher for PlainHasher {
+    async fn hash(&self, password: &str) -> Result<String, String> {
+        self.hashes.fetch_add(1, Ordering::SeqCst);
+        Ok(format!("plain:{password}"))
+    }
+
+    async fn verify(&self, password: &str, phc: &str) -> Result<bool, String> {
+        self.verifies.fetch_add(1, Ordering::SeqCst);
+        Ok(phc == format!("plain:{password}"))
+    }
+}
+
+/// A user row: the entity without memberships (derived on read) plus its hash.
+#[derive(Clone)]
+struct StoredUser {
+    user: User,
+    hashed_password: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    users: BTreeMap<UserId, StoredUser>,
+    orgs: BTreeMap<OrganizationId, Organization>,
+    members: Vec<OrganizationMember>,
+    keys: BTreeMap<String, ApiKey>,
+    audit: Vec<AuditEntry>,
+    touches: usize,
+}
+
+impl State {
+    fn hydrate(&self, stored: &StoredUser) -> User {
+        let mut user = stored.user.clone();
+        user.organization_ids = self
+            .members
+            .iter()
+            .filter(|m| m.user_id == user.id)
+            .map(|m| m.organization_id)
+            .collect();
+        user
+    }
+
+    fn user(&self, id: UserId) -> RepoResult<User> {
+        self.users
+            .get(&id)
+            .map(|s| self.hydrate(s))
+            .ok_or(RepoError::NotFound)
+    }
+
+    fn insert_user(&mut self, new: NewUser) -> RepoResult<User> {
+        let taken = self.users.values().any(|s| {
+            s.user.id == new.id
+                || s.user
+                    .username
+                    .as_str()
+                    .eq_ignore_ascii_case(new.username.as_str())
+                || s.user
+                    .email
+                    .as_str()
+                    .eq_ignore_ascii_case(new.email.as_str())
+        });
+        if taken {
+            return Err(RepoError::Conflict("users".into()));
+        }
+        if let Some(missing) = new
+            .organization_ids
+            .iter()
+            .find(|o| !self.orgs.contains_key(o))
+        {
+            return Err(RepoError::MissingReference(missing.to_string()));
+        }
+        let user = User {
+            id: new.id,
+            username: new.username,
+            email: new.email,
+            name: new.name,
+            avatar_url: String::new(),
+            status: new.status,
+            login_type: new.login_type,
+            is_service_account: false,
+            site_roles: new
+                .site_roles
+                .into_iter()
+                .filter(|r| r != "member")
+                .collect(),
+            organization_ids: Vec::new(),
+            theme_preference: String::new(),
+            created_at: new.now,
+            updated_at: new.now,
+            last_seen_at: new.now,
+        };
+        for org in new.organization_ids {
+            self.members.push(OrganizationMember {
+                organization_id: org,
+                user_id: user.id,
+                roles: Vec::new(),
+                created_at: new.now,
+                updated_at: new.now,
+            });
+        }
+        let id = user.id;
+        self.users.insert(
+            id,
+            StoredUser {
+                user,
+                hashed_password: new.hashed_password,
+            },
+        );
+        self.user(id)
+    }
+
+    fn org_name_taken(&self, name: &str, except: Option<OrganizationId>) -> bool {
+        self.orgs
+            .values()
+            .any(|o| Some(o.id) != except && o.name.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+/// Every repository port over one in-memory state.
+#[derive(Default)]
+struct FakeStore(Mutex<State>);
+
+impl FakeStore {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl UserRepo for FakeStore {
+    async fn any_exists(&self) -> RepoResult<bool> {
+        Ok(!self.state().users.is_empty())
+    }
+
+    async fn create_first(
+        &self,
+        mut user: NewUser,
+        default_org: Organization,
+        audit: AuditEntry,
+    ) -> RepoResult<(User, Organization)> {
+        let mut state = self.state();
+        if !state.users.is_empty() {
+            return Err(RepoError::Conflict("first_user".into()));
+        }
+        let org = match state.orgs.values().find(|o| o.is_default) {
+            Some(existing) => existing.clone(),
+            None => {
+                state.orgs.insert(default_org.id, default_org.clone());
+                default_org
+            }
+        };
+        user.organization_ids = vec![org.id];
+        let created = state.insert_user(user)?;
+        state.audit.push(audit.in_org(org.id));
+        Ok((created, org))
+    }
+
+    async fn create(&self, user: NewUser, audit: AuditEntry) -> RepoResult<User> {
+        let mut state = self.state();
+        let created = state.insert_user(user)?;
+        state.audit.push(audit);
+        Ok(created)
+    }
+
+    async fn get(&self, id: UserId) -> RepoResult<User> {
+        self.state().user(id)
+    }
+
+    async fn get_by_username(&self, username: &str) -> RepoResult<User> {
+        let state = self.state();
+        state
+            .users
+            .values()
+            .find(|s| s.user.username.as_str().eq_ignore_ascii_case(username))
+            .map(|s| state.hydrate(s))
+            .ok_or(RepoError::NotFound)
+    }
+
+    async fn credentials_by_email(&self, email: &str) -> RepoResult<UserCredentials> {
+        let state = self.state();
+        state
+            .users
+            .values()
+            .find(|s| s.user.email.as_str().eq_ignore_ascii_case(email))
+            .map(|s| UserCredentials {
+                user: state.hydrate(s),
+                hashed_password: s.hashed_password.clone(),
+            })
+            .ok_or(RepoError::NotFound)
+    }
+
+    async fn list(&self, q: UserQuery) -> RepoResult<UserPage> {
+        let state = self.state();
+        let mut users: Vec<User> = state
+            .users
+            .values()
+            .map(|s| state.hydrate(s))
+            .filter(|u| {
+                let lower = |s: &str| s.to_lowercase();
+                q.search.as_deref().is_none_or(|s| {
+                    lower(u.username.as_str()).contains(&lower(s))
+                        || lower(u.email.as_str()).contains(&lower(s))
+                }) && q
+                    .username
+                    .as_deref()
+                    .is_none_or(|n| u.username.as_str().eq_ignore_ascii_case(n))
+                    && q.email
+                        .as_deref()
+                        .is_none_or(|e| u.email.as_str().eq_ignore_ascii_case(e))
+                    && (q.status.is_empty() || q.status.contains(&u.status))
+                    && (q.login_types.is_empty() || q.login_types.contains(&u.login_type))
+                    && (q.roles.is_empty()
+                        || q.roles
+                            .iter()
+                            .any(|r| r == "member" || u.site_roles.contains(r)))
+                    && q.only_ids.as_ref().is_none_or(|ids| ids.contains(&u.id))
+            })
+            .collect();
+        users.sort_by_key(|u| u.username.as_str().to_lowercase());
+        let count = i64::try_from(users.len()).unwrap();
+        if let Some(after) = q.after_id {
+            let after = state
+                .user(after)
+                .map_err(|_| RepoError::MissingReference("after_id: no such user".into()))?;
+            let after = after.username.as_str().to_lowercase();
+            users.retain(|u| u.username.as_str().to_lowercase() > after);
+        }
+        let users = users
+            .into_iter()
+            .skip(usize::try_from(q.offset).unwrap())
+            .take(q.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap()))
+            .collect();
+        Ok(UserPage { users, count })
+    }
+
+    async fn set_status(
+        &self,
+        id: UserId,
+        status: UserStatus,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<User> {
+        let mut state = self.state();
+        let stored = state.users.get_mut(&id).ok_or(RepoError::NotFound)?;
+        stored.user.status = status;
+        stored.user.updated_at = now;
+        state.audit.push(audit);
+        state.user(id)
+    }
+}
+
+#[async_trait]
+impl OrganizationRepo for FakeStore {
+    async fn create(
+        &self,
+        org: Organization,
+        creator: UserId,
+        creator_roles: Vec<String>,
+        audit: AuditEntry,
+    ) -> RepoResult<Organization> {
+        let mut state = self.state();
+        if state.org_name_taken(org.name.as_str(), None) {
+            return Err(RepoError::Conflict("organizations_name_lower".into()));
+        }
+        if !state.users.contains_key(&creator) {
+            return Err(RepoError::MissingReference("user".into()));
+        }
+        state.orgs.insert(org.id, org.clone());
+        state.members.push(OrganizationMember {
+            organization_id: org.id,
+            user_id: creator,
+            roles: creator_roles,
+            created_at: org.created_at,
+            updated_at: org.created_at,
+        });
+        state.audit.push(audit);
+        Ok(org)
+    }
+
+    async fn get(&self, id: OrganizationId) -> RepoResult<Organization> {
+        self.state()
+            .orgs
+            .get(&id)
+            .cloned()
+            .ok_or(RepoError::NotFound)
+    }
+
+    async fn get_by_name(&self, name: &str) -> RepoResult<Organization> {
+        self.state()
+            .orgs
+            .values()
+            .find(|o| o.name.as_str().eq_ignore_ascii_case(name))
+            .cloned()
+            .ok_or(RepoError::NotFound)
+    }
+
+    async fn get_default(&self) -> RepoResult<Organization> {
+        self.state()
+            .orgs
+            .values()
+            .find(|o| o.is_default)
+            .cloned()
+            .ok_or(RepoError::NotFound)
+    }
+
+    async fn list(&self, only: Option<Vec<OrganizationId>>) -> RepoResult<Vec<Organization>> {
+        let mut orgs: Vec<Organization> = self
+            .state()
+            .orgs
+            .values()
+            .filter(|o| only.as_ref().is_none_or(|ids| ids.contains(&o.id)))
+            .cloned()
+            .collect();
+        orgs.sort_by_key(|o| o.name.as_str().to_lowercase());
+        Ok(orgs)
+    }
+
+    async fn update(
+        &self,
+        id: OrganizationId,
+        patch: OrganizationPatch,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<Organization> {
+        let mut state = self.state();
+        if let Some(name) = &patch.name
+            && state.org_name_taken(name.as_str(), Some(id))
+        {
+            return Err(RepoError::Conflict("organizations_name_lower".into()));
+        }
+        let org = state.orgs.get_mut(&id).ok_or(RepoError::NotFound)?;
+        if let Some(name) = patch.name {
+            org.name = name;
+        }
+        if let Some(display_name) = patch.display_name {
+            org.display_name = display_name;
+        }
+        if let Some(description) = patch.description {
+            org.description = description;
+        }
+        if let Some(icon) = patch.icon {
+            org.icon = icon;
+        }
+        org.updated_at = now;
+        let org = org.clone();
+        state.audit.push(audit);
+        Ok(org)
+    }
+
+    async fn delete(&self, id: OrganizationId, audit: AuditEntry) -> RepoResult<()> {
+        let mut state = self.state();
+        match state.orgs.get(&id) {
+            Some(org) if !org.is_default => {}
+            _ => return Err(RepoError::NotFound),
+        }
+        state.orgs.remove(&id);
+        state.members.retain(|m| m.organization_id != id);
+        state.audit.push(audit);
+        Ok(())
+    }
+
+    async fn memberships_of(&self, user: UserId) -> RepoResult<Vec<OrganizationMember>> {
+        Ok(self
+            .state()
+            .members
+            .iter()
+            .filter(|m| m.user_id == user)
+            .cloned()
+            .collect())
+    }
+}
+
+#[async_trait]
+impl ApiKeyRepo for FakeStore {
+    async fn create(&self, key: ApiKey, audit: Option<AuditEntry>) -> RepoResult<ApiKey> {
+        let mut state = self.state();
+        if !state.users.contains_key(&key.user_id) {
+            return Err(RepoError::MissingReference("user".into()));
+        }
+        let name_taken = !key.token_name.is_empty()
+            && state
+                .keys
+                .values()
+                .any(|k| k.user_id == key.user_id && k.token_name == key.token_name);
+        if name_taken || state.keys.contains_key(&key.id.0) {
+            return Err(RepoError::Conflict("api_keys_user_token_name".into()));
+        }
+        state.keys.insert(key.id.0.clone(), key.clone());
+        state.audit.extend(audit);
+        Ok(key)
+    }
+
+    async fn session(&self, id: &ApiKeyId) -> RepoResult<Session> {
+        let state = self.state();
+        let key = state.keys.get(&id.0).cloned().ok_or(RepoError::NotFound)?;
+        let user = state.user(key.user_id)?;
+        let memberships = state
+            .members
+            .iter()
+            .filter(|m| m.user_id == user.id)
+            .cloned()
+            .collect();
+        Ok(Session {
+            key,
+            user,
+            memberships,
+        })
+    }
+
+    async fn touch(
+        &self,
+        id: &ApiKeyId,
+        user: UserId,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> RepoResult<()> {
+        let mut state = self.state();
+        state.touches += 1;
+        if let Some(key) = state.keys.get_mut(&id.0) {
+            key.last_used = now;
+            key.expires_at = expires_at;
+        }
+        if let Some(stored) = state.users.get_mut(&user) {
+            stored.user.last_seen_at = now;
+        }
+        Ok(())
+    }
+
+    async fn get(&self, id: &ApiKeyId) -> RepoResult<ApiKey> {
+        self.state()
+            .keys
+            .get(&id.0)
+            .cloned()
+            .ok_or(RepoError::NotFound)
+    }
+
+    async fn get_by_name(&self, user: UserId, name: &str) -> RepoResult<ApiKey> {
+        self.state()
+            .keys
+            .values()
+            .find(|k| k.user_id == user && k.token_name == name && k.login_type == LoginType::Token)
+            .cloned()
+            .ok_or(RepoError::NotFound)
+    }
+
+    async fn list_tokens(&self, user: Option<UserId>) -> RepoResult<Vec<(ApiKey, String)>> {
+        let state = self.state();
+        Ok(state
+            .keys
+            .values()
+            .filter(|k| k.login_type == LoginType::Token && user.is_none_or(|u| k.user_id == u))
+            .filter_map(|k| {
+                let owner = state.users.get(&k.user_id)?;
+                Some((k.clone(), owner.user.username.as_str().to_owned()))
+            })
+            .collect())
+    }
+
+    async fn delete(&self, id: &ApiKeyId, audit: Option<AuditEntry>) -> RepoResult<()> {
+        let mut state = self.state();
+        state.keys.remove(&id.0).ok_or(RepoError::NotFound)?;
+        state.audit.extend(audit);
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------
+
+struct Harness {
+    store: Arc<FakeStore>,
+    clock: Arc<FixedClock>,
+    hasher: Arc<PlainHasher>,
+    services: Services,
+    /// Distinguishes keys seeded directly into the store.
+    seeded_keys: AtomicUsize,
+}
+
+fn harness() -> Harness {
+    let store = Arc::new(FakeStore::default());
+    let clock = Arc::new(FixedClock(Mutex::new(NOW)));
+    let hasher = Arc::new(PlainHasher::default());
+    let services = Services::new(
+        Ports {
+            users: store.clone(),
+            organizations: store.clone(),
+            api_keys: store.clone(),
+            clock: clock.clone(),
+            secrets: Arc::new(CountingSecrets::default()),
+            passwords: hasher.clone(),
+        },
+        DomainConfig::default(),
+    );
+    Harness {
+        store,
+        clock,
+        hasher,
+        services,
+        seeded_keys: AtomicUsize::new(0),
+    }
+}
+
+impl Harness {
+    /// The first user, through the use case, and the default organization.
+    async fn first_user(&self) -> (User, Organization) {
+        self.services
+            .create_first_user(CreateFirstUser {
+                email: "admin@example.com".into(),
+                username: "admin".into(),
+                name: "Ada Admin".into(),
+                password: PASSWORD.into(),
+            })
+            .await
+            .unwrap()
+    }
+
+    /// A user written straight into the store, bypassing the use cases' rules.
+    fn seed_user(
+        &self,
+        username: &str,
+        status: UserStatus,
+        login_type: LoginType,
+        site_roles: &[&str],
+    ) -> User {
+        let default = self
+            .store
+            .state()
+            .orgs
+            .values()
+            .find(|o| o.is_default)
+            .map(|o| o.id);
+        self.store
+            .state()
+            .insert_user(NewUser {
+                id: UserId::new_random(),
+                username: Username::from_trusted(username.to_owned()),
+                email: Email::from_trusted(format!("{username}@example.com")),
+                name: String::new(),
+                hashed_password: Some(format!("plain:{PASSWORD}")),
+                status,
+                login_type,
+                site_roles: site_roles.iter().map(|r| (*r).to_owned()).collect(),
+                organization_ids: default.into_iter().collect(),
+                now: NOW,
+            })
+            .unwrap()
+    }
+
+    /// A key written straight into the store; returns the token that presents it.
+    fn seed_key(
+        &self,
+        user: UserId,
+        lifetime: Duration,
+        last_used: OffsetDateTime,
+        expires_at: OffsetDateTime,
+        scopes: &[&str],
+    ) -> String {
+        let n = self.seeded_keys.fetch_add(1, Ordering::SeqCst);
+        let id = format!("seeded{n:04}");
+        let secret = format!("{n:s>22}");
+        self.store.state().keys.insert(
+            id.clone(),
+            ApiKey {
+                id: ApiKeyId(id.clone()),
+                user_id: user,
+                hashed_secret: hash_secret(&secret),
+                last_used,
+                expires_at,
+                created_at: last_used,
+                updated_at: last_used,
+                login_type: LoginType::Password,
+                lifetime_seconds: lifetime.whole_seconds(),
+                token_name: String::new(),
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                allow_list: vec!["*:*".into()],
+            },
+        );
+        format!("{id}-{secret}")
+    }
+
+    /// A fresh, day-long `coder:all` key for `user`, authenticated.
+    async fn sign_in(&self, user: &User) -> Actor {
+        self.sign_in_scoped(user, &["coder:all"]).await
+    }
+
+    async fn sign_in_scoped(&self, user: &User, scopes: &[&str]) -> Actor {
+        let now = self.clock.now();
+        let token = self.seed_key(user.id, Duration::DAY, now, now + Duration::DAY, scopes);
+        self.services.authenticate(&token).await.unwrap()
+    }
+
+    fn key_of(&self, token: &str) -> ApiKey {
+        let (id, _) = split_token(token).unwrap();
+        self.store.state().keys[&id.0].clone()
+    }
+
+    fn touches(&self) -> usize {
+        self.store.state().touches
+    }
+
+    fn status_of(&self, id: UserId) -> UserStatus {
+        self.store.state().users[&id].user.status
+    }
+}
+
+fn unauthorized(e: DomainError) -> (String, String) {
+    match e {
+        DomainError::Unauthorized { message, detail } => (message, detail),
+        other => panic!("expected 401, got {other:?}"),
+    }
+}
+
+fn forbidden(e: DomainError) -> String {
+    match e {
+        DomainError::Forbidden { message, .. } => message,
+        other => panic!("expected 403, got {other:?}"),
+    }
+}
+
+fn invalid(e: DomainError) -> (String, String, Vec<(String, String)>) {
+    match e {
+        DomainError::Invalid {
+            message,
+            detail,
+            validations,
+        } => (
+            message,
+            detail,
+            validations
+                .into_iter()
+                .map(|v| (v.field, v.detail))
+                .collect(),
+        ),
+        other => panic!("expected 400, got {other:?}"),
+    }
+}
+
+fn fields(validations: &[(String, String)]) -> Vec<&str> {
+    validations.iter().map(|(f, _)| f.as_str()).collect()
+}
+
+// ---------------------------------------------------------------------------
+// Authentication
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn authenticate_refuses_an_expired_key_with_coders_detail() {
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    let expired_at = datetime!(2026-05-04 03:02:00.25 UTC);
+    let token = h.seed_key(
+        admin.id,
+        Duration::DAY,
+        expired_at - Duration::DAY,
+        expired_at,
+        &["coder:all"],
+    );
+    let (message, detail) = unauthorized(h.services.authenticate(&token).await.unwrap_err());
+    assert_eq!(message, SIGNED_OUT);
+    assert_eq!(
+        detail,
+        r#"API key expired at "2026-05-04 03:02:00.250000 +0000 UTC"."#
+    );
+    assert_eq!(h.touches(), 0, "a refused key is not touched");
+
+    // Expiring exactly now is still valid, as in Coder (`now.After(expires)`).
+    let token = h.seed_key(
+        admin.id,
+        Duration::DAY,
+        NOW - Duration::DAY,
+        NOW,
+        &["coder:all"],
+    );
+    assert!(h.services.authenticate(&token).await.is_ok());
+}
+
+#[tokio::test]
+async fn authenticate_refuses_malformed_unknown_and_wrong_secret_tokens() {
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    let token = h.seed_key(
+        admin.id,
+        Duration::DAY,
+        NOW,
+        NOW + Duration::DAY,
+        &["coder:all"],
+    );
+    let (id, secret) = token.split_once('-').unwrap();
+
+    let cases = [
+        (
+            "nonsense".to_owned(),
+            "Invalid API key format: incorrect amount of API key parts, expected 2 got 1",
+        ),
+        (format!("unknownid0-{secret}"), "API key is invalid."),
+        (
+            format!("{id}-{}", "x".repeat(22)),
+            "API key secret is invalid.",
+        ),
+    ];
+    for (token, want) in cases {
+        let (message, detail) = unauthorized(h.services.authenticate(&token).await.unwrap_err());
+        assert_eq!(message, SIGNED_OUT);
+        assert_eq!(detail, want, "for {token:?}");
+    }
+    assert_eq!(
+        h.services.authenticate(&token).await.unwrap().user.id,
+        admin.id
+    );
+}
+
+#[tokio::test]
+async fn authenticate_records_use_at_most_once_an_hour() {
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    // Expiry far beyond the lifetime, so only staleness (not sliding) can cause a write.
+    let far = NOW + Duration::days(10);
+    let token = h.seed_key(admin.id, Duration::DAY, NOW, far, &["coder:all"]);
+
+    h.services.authenticate(&token).await.unwrap();
+    h.clock.advance(Duration::minutes(30));
+    h.services.authenticate(&token).await.unwrap();
+    h.clock.advance(Duration::minutes(30));
+    h.services.authenticate(&token).await.unwrap();
+    assert_eq!(h.touches(), 0, "exactly an hour is not yet stale");
+
+    h.clock.advance(Duration::seconds(1));
+    let actor = h.services.authenticate(&token).await.unwrap();
+    assert_eq!(h.touches(), 1);
+    let used = NOW + Duration::HOUR + Duration::SECOND;
+    assert_eq!(actor.key.last_used, used);
+    let stored = h.key_of(&token);
+    assert_eq!(stored.last_used, used);
+    assert_eq!(stored.expires_at, far, "no slide while far from expiry");
+    assert_eq!(h.store.state().users[&admin.id].user.last_seen_at, used);
+
+    for _ in 0..5 {
+        h.clock.advance(Duration::minutes(10));
+        h.services.authenticate(&token).await.unwrap();
+    }
+    assert_eq!(h.touches(), 1, "within the hour after a touch, reads only");
+    h.clock.advance(Duration::minutes(11));
+    h.services.authenticate(&token).await.unwrap();
+    assert_eq!(h.touches(), 2);
+}
+
+#[tokio::test]
+async fn authenticate_slides_the_expiry() {
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    let token = h.seed_key(
+        admin.id,
+        Duration::DAY,
+        NOW,
+        NOW + Duration::DAY,
+        &["coder:all"],
+    );
+
+    h.clock.advance(Duration::hours(2));
+    let actor = h.services.authenticate(&token).await.unwrap();
+    let now = NOW + Duration::hours(2);
+    assert_eq!(actor.key.expires_at, now + Duration::DAY);
+    let stored = h.key_of(&token);
+    assert_eq!(
+        (stored.last_used, stored.expires_at),
+        (now, now + Duration::DAY)
+    );
+    assert_eq!(h.touches(), 1);
+
+    // Close to expiry but recently used: the slide alone triggers the write.
+    let near = h.seed_key(
+        admin.id,
+        Duration::DAY,
+        now,
+        now + Duration::minutes(30),
+        &["coder:all"],
+    );
+    h.services.authenticate(&near).await.unwrap();
+    assert_eq!(h.touches(), 2);
+    assert_eq!(h.key_of(&near).expires_at, now + Duration::DAY);
+}
+
+#[tokio::test]
+async fn authenticate_reactivates_a_dormant_user() {
+    let h = harness();
+    h.first_user().await;
+    let sleeper = h.seed_user("sleeper", UserStatus::Dormant, LoginType::Password, &[]);
+    let token = h.seed_key(
+        sleeper.id,
+        Duration::DAY,
+        NOW,
+        NOW + Duration::DAY,
+        &["coder:all"],
+    );
+    let audits = h.store.state().audit.len();
+
+    let actor = h.services.authenticate(&token).await.unwrap();
+    assert_eq!(actor.user.status, UserStatus::Active);
+    assert_eq!(h.status_of(sleeper.id), UserStatus::Active);
+    let state = h.store.state();
+    assert_eq!(state.audit.len(), audits + 1);
+    let entry = state.audit.last().unwrap();
+    assert_eq!(entry.action, AuditAction::Write);
+    assert_eq!(entry.resource_id, sleeper.id.to_string());
+    assert_eq!(
+        entry.diff,
+        serde_json::json!({"status": {"old": "dormant", "new": "active"}})
+    );
+}
+
+#[tokio::test]
+async fn authenticate_refuses_a_suspended_user() {
+    let h = harness();
+    h.first_user().await;
+    let banned = h.seed_user("banned", UserStatus::Suspended, LoginType::Password, &[]);
+    let token = h.seed_key(
+        banned.id,
+        Duration::DAY,
+        NOW - Duration::hours(5),
+        NOW + Duration::DAY,
+        &["coder:all"],
+    );
+    let (message, _) = unauthorized(h.services.authenticate(&token).await.unwrap_err());
+    assert_eq!(
+        message,
+        r#"User is not active (status = "suspended"). Contact an admin to reactivate your account."#
+    );
+    assert_eq!(h.touches(), 0, "a refused user's key is not touched");
+    assert_eq!(h.status_of(banned.id), UserStatus::Suspended);
+}
+
+// ---------------------------------------------------------------------------
+// Password login
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn login_issues_a_session_key_and_reactivates_a_dormant_user() {
+    let h = harness();
+    h.first_user().await;
+    let sleeper = h.seed_user("sleeper", UserStatus::Dormant, LoginType::Password, &[]);
+
+    let token = h
+        .services
+        .login_with_password("SLEEPER@example.com", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(h.status_of(sleeper.id), UserStatus::Active);
+    let key = h.key_of(&token);
+    assert_eq!(key.user_id, sleeper.id);
+    assert_eq!(key.login_type, LoginType::Password);
+    assert_eq!(key.expires_at, NOW + Duration::DAY, "the session lifetime");
+    assert_eq!(key.lifetime_seconds, 86_400);
+    assert_eq!(key.scopes, ["coder:all"]);
+    assert_eq!(key.token_name, "");
+    assert_eq!(
+        h.services.authenticate(&token).await.unwrap().user.id,
+        sleeper.id
+    );
+    assert_eq!(
+        h.store.state().audit.last().unwrap().action,
+        AuditAction::Login
+    );
+}
+
+#[tokio::test]
+async fn login_refuses_the_wrong_login_type_after_checking_the_password() {
+    let h = harness();
+    h.first_user().await;
+    h.seed_user("octo", UserStatus::Active, LoginType::Github, &[]);
+    let keys = h.store.state().keys.len();
+
+    let message = forbidden(
+        h.services
+            .login_with_password("octo@example.com", PASSWORD)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        message,
+        r#"Incorrect login type, attempting to use "password" but user is of login type "github""#
+    );
+    // A wrong password does not reveal the login type.
+    let (message, _) = unauthorized(
+        h.services
+            .login_with_password("octo@example.com", "wrong")
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "Incorrect email or password.");
+    assert_eq!(h.store.state().keys.len(), keys, "no key issued");
+}
+
+#[tokio::test]
+async fn login_spends_a_hash_on_unknown_emails() {
+    let h = harness();
+    h.first_user().await;
+    let before = h.hasher.calls();
+
+    let (message, _) = unauthorized(
+        h.services
+            .login_with_password("nobody@example.com", PASSWORD)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "Incorrect email or password.");
+    let after = h.hasher.calls();
+    assert_eq!(after.0, before.0 + 1, "unknown email still hashes (timing)");
+
+    let (message, _) = unauthorized(
+        h.services
+            .login_with_password("admin@example.com", "wrong")
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        message, "Incorrect email or password.",
+        "same words as an unknown email"
+    );
+    assert_eq!(h.hasher.calls().1, after.1 + 1, "a known email verifies");
+
+    // A user without a password also costs a hash.
+    let nopass = h.seed_user("nopass", UserStatus::Active, LoginType::None, &[]);
+    h.store
+        .state()
+        .users
+        .get_mut(&nopass.id)
+        .unwrap()
+        .hashed_password = None;
+    let hashes = h.hasher.calls().0;
+    assert!(
+        h.services
+            .login_with_password("nopass@example.com", PASSWORD)
+            .await
+            .is_err()
+    );
+    assert_eq!(h.hasher.calls().0, hashes + 1);
+}
+
+#[tokio::test]
+async fn login_refuses_a_suspended_user() {
+    let h = harness();
+    h.first_user().await;
+    h.seed_user("banned", UserStatus::Suspended, LoginType::Password, &[]);
+    let (message, _) = unauthorized(
+        h.services
+            .login_with_password("banned@example.com", PASSWORD)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        message,
+        "Your account is suspended. Contact an admin to reactivate your account."
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Users
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn create_first_user_makes_an_owner_and_the_default_organization() {
+    let h = harness();
+    assert!(!h.services.first_user_exists().await.unwrap());
+    let (admin, org) = h.first_user().await;
+    assert!(h.services.first_user_exists().await.unwrap());
+    assert_eq!(admin.site_roles, ["owner"]);
+    assert_eq!(admin.status, UserStatus::Active);
+    assert_eq!(admin.organization_ids, [org.id]);
+    assert!(org.is_default);
+    assert_eq!(org.name.as_str(), "coder");
+    assert_eq!(
+        h.store.state().users[&admin.id].hashed_password.as_deref(),
+        Some(format!("plain:{PASSWORD}").as_str())
+    );
+    assert_eq!(h.store.state().audit[0].action, AuditAction::Register);
+}
+
+#[tokio::test]
+async fn create_first_user_validates_the_body_before_the_conflict() {
+    let h = harness();
+    let req = |username: &str, email: &str, password: &str| CreateFirstUser {
+        email: email.into(),
+        username: username.into(),
+        name: String::new(),
+        password: password.into(),
+    };
+
+    // Before the first user: a weak password is a 400.
+    let (message, _, validations) = invalid(
+        h.services
+            .create_first_user(req("admin", "admin@example.com", "weak"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "Password not strong enough!");
+    assert_eq!(fields(&validations), ["password"]);
+    assert!(!h.services.first_user_exists().await.unwrap());
+
+    h.first_user().await;
+
+    // Every body problem is reported at once, and before the 409.
+    let (message, _, validations) = invalid(
+        h.services
+            .create_first_user(req("bad name", "not-an-email", PASSWORD))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "Validation failed.");
+    assert_eq!(fields(&validations), ["username", "email"]);
+    let (_, _, validations) = invalid(
+        h.services
+            .create_first_user(req("other", "other@example.com", ""))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        validations,
+        [(
+            "password".to_owned(),
+            r#"Validation failed for tag "required" with value: """#.to_owned()
+        )]
+    );
+
+    // A well-formed body gets the 409, even with a password too weak to accept.
+    for password in [PASSWORD, "weak"] {
+        match h
+            .services
+            .create_first_user(req("other", "other@example.com", password))
+            .await
+        {
+            Err(DomainError::Conflict { message, .. }) => {
+                assert_eq!(message, "The initial user has already been created.");
+            }
+            other => panic!("expected 409, got {other:?}"),
+        }
+    }
+    assert_eq!(h.store.state().users.len(), 1);
+}
+
+#[tokio::test]
+async fn create_user_requires_organization_ids_before_authorization() {
+    let h = harness();
+    h.first_user().await;
+    let member = h.seed_user("member", UserStatus::Active, LoginType::Password, &[]);
+    let actor = h.sign_in(&member).await;
+    let req = CreateUser {
+        email: "new@example.com".into(),
+        username: "newcomer".into(),
+        password: PASSWORD.into(),
+        ..CreateUser::default()
+    };
+    let (_, detail, validations) = invalid(
+        h.services
+            .create_user(&actor, req.clone())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        detail,
+        "required at least 1 value for the array 'organization_ids'"
+    );
+    assert_eq!(
+        validations,
+        [(
+            "organization_ids".to_owned(),
+            "Missing values, this cannot be empty".to_owned()
+        )]
+    );
+
+    let message = forbidden(
+        h.services
+            .create_user(
+                &actor,
+                CreateUser {
+                    organization_ids: vec![OrganizationId(uuid::Uuid::nil())],
+                    ..req
+                },
+            )
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "You are not authorized to create users.");
+    assert_eq!(h.store.state().users.len(), 2, "nothing created");
+}
+
+#[tokio::test]
+async fn create_user_maps_the_nil_uuid_to_the_default_organization() {
+    let h = harness();
+    let (admin, default) = h.first_user().await;
+    let actor = h.sign_in(&admin).await;
+    let hashes = h.hasher.calls().0;
+    let user = h
+        .services
+        .create_user(
+            &actor,
+            CreateUser {
+                email: "New@Example.com".into(),
+                username: "newbie".into(),
+                name: "New Bie".into(),
+                password: PASSWORD.into(),
+                organization_ids: vec![OrganizationId(uuid::Uuid::nil()), default.id],
+                ..CreateUser::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        user.organization_ids,
+        [default.id],
+        "nil means default, de-duplicated"
+    );
+    assert_eq!(
+        user.status,
+        UserStatus::Dormant,
+        "Coder's default for admin-created users"
+    );
+    assert_eq!(user.login_type, LoginType::Password);
+    assert!(user.site_roles.is_empty());
+    assert_eq!(h.hasher.calls().0, hashes + 1);
+    assert_eq!(
+        h.store.state().users[&user.id].hashed_password.as_deref(),
+        Some(format!("plain:{PASSWORD}").as_str())
+    );
+
+    // A taken username is a 409 with Coder's words.
+    match h
+        .services
+        .create_user(
+            &actor,
+            CreateUser {
+                email: "other@example.com".into(),
+                username: "NEWBIE".into(),
+                password: PASSWORD.into(),
+                organization_ids: vec![default.id],
+                ..CreateUser::default()
+            },
+        )
+        .await
+    {
+        Err(DomainError::Conflict { message, .. }) => assert_eq!(message, "User already exists."),
+        other => panic!("expected 409, got {other:?}"),
+    }
+
+    // An unknown organization is a 404 naming it.
+    let ghost = OrganizationId::new_random();
+    match h
+        .services
+        .create_user(
+            &actor,
+            CreateUser {
+                email: "third@example.com".into(),
+                username: "third".into(),
+                password: PASSWORD.into(),
+                organization_ids: vec![ghost],
+                ..CreateUser::default()
+            },
+        )
+        .await
+    {
+        Err(DomainError::NotFound { message }) => assert_eq!(
+            message,
+            format!(
+                "Organization does not exist with the provided id {:?}.",
+                ghost.to_string()
+            )
+        ),
+        other => panic!("expected 404, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn set_user_status_refuses_to_suspend_owners_and_oneself() {
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    let actor = h.sign_in(&admin).await;
+    let other_owner = h.seed_user("boss", UserStatus::Active, LoginType::Password, &["owner"]);
+    let member = h.seed_user("member", UserStatus::Active, LoginType::Password, &[]);
+
+    let (message, _, _) = invalid(
+        h.services
+            .set_user_status(&actor, "boss", UserStatus::Suspended)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        message,
+        r#"You cannot suspend a user with the "owner" role. You must remove the role first."#
+    );
+    assert_eq!(h.status_of(other_owner.id), UserStatus::Active);
+
+    let (message, _, _) = invalid(
+        h.services
+            .set_user_status(&actor, "me", UserStatus::Suspended)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "You cannot suspend yourself.");
+    assert_eq!(h.status_of(admin.id), UserStatus::Active);
+
+    let audits = h.store.state().audit.len();
+    let suspended = h
+        .services
+        .set_user_status(&actor, &member.id.to_string(), UserStatus::Suspended)
+        .await
+        .unwrap();
+    assert_eq!(suspended.status, UserStatus::Suspended);
+    assert_eq!(h.status_of(member.id), UserStatus::Suspended);
+    let audit = h.store.state().audit.clone();
+    assert_eq!(audit.len(), audits + 1);
+    assert_eq!(
+        audit.last().unwrap().diff,
+        serde_json::json!({"status": {"old": "active", "new": "suspended"}})
+    );
+
+    // Activating an owner is fine; a no-op change writes nothing.
+    let audits = h.store.state().audit.len();
+    h.services
+        .set_user_status(&actor, "boss", UserStatus::Active)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.state().audit.len(),
+        audits,
+        "unchanged status is not audited"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// API keys
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn create_token_lifetimes() {
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    let actor = h.sign_in(&admin).await;
+    let config = DomainConfig::default();
+    let default = Duration::try_from(config.default_token_lifetime).unwrap();
+    let max = Duration::try_from(config.max_token_lifetime).unwrap();
+    let create = |lifetime: Option<Duration>, name: &str| {
+        let req = CreateToken {
+            lifetime,
+            token_name: name.to_owned(),
+            ..CreateToken::default()
+        };
+        let services = h.services.clone();
+        let actor = &actor;
+        async move { services.create_token(actor, "me", req).await }
+    };
+
+    for (lifetime, name) in [(None, "absent"), (Some(Duration::ZERO), "zero")] {
+        let key = h.key_of(&create(lifetime, name).await.unwrap());
+        assert_eq!(key.lifetime_seconds, default.whole_seconds(), "{name}");
+        assert_eq!(key.expires_at, NOW + default, "{name}");
+        assert_eq!(key.login_type, LoginType::Token);
+        assert_eq!(key.token_name, name);
+    }
+
+    let key = h.key_of(&create(Some(max), "max").await.unwrap());
+    assert_eq!(key.expires_at, NOW + max, "exactly the maximum is accepted");
+
+    let (message, detail, _) = invalid(
+        create(Some(max + Duration::SECOND), "too-long")
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "Failed to validate create API key request.");
+    assert_eq!(detail, "lifetime must be less than 8760h0m0s");
+
+    let (_, detail, _) = invalid(
+        create(Some(-Duration::SECOND), "negative")
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(detail, "lifetime must be positive number greater than 0");
+
+    let tokens = h.services.list_tokens(&actor, "me", false).await.unwrap();
+    let mut names: Vec<_> = tokens.iter().map(|(k, _)| k.token_name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["absent", "max", "zero"],
+        "refused requests store nothing"
+    );
+
+    match create(None, "max").await {
+        Err(DomainError::Conflict { message, .. }) => {
+            assert_eq!(message, r#"A token with name "max" already exists."#);
+        }
+        other => panic!("expected 409, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn create_token_canonicalizes_scopes() {
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    let actor = h.sign_in(&admin).await;
+    let scopes_of = |scopes: &[&str]| CreateToken {
+        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        ..CreateToken::default()
+    };
+
+    let token = h
+        .services
+        .create_token(
+            &actor,
+            "me",
+            scopes_of(&["all", "coder:all", "application_connect", "all"]),
+        )
+        .await
+        .unwrap();
+    let key = h.key_of(&token);
+    assert_eq!(key.scopes, ["coder:all", "coder:application_connect"]);
+    assert_eq!(key.allow_list, ["*:*"]);
+    assert!(key.token_name.starts_with("token_"), "{}", key.token_name);
+
+    let token = h
+        .services
+        .create_token(&actor, "me", scopes_of(&[]))
+        .await
+        .unwrap();
+    assert_eq!(h.key_of(&token).scopes, ["coder:all"], "no scope means all");
+
+    let (message, detail, _) = invalid(
+        h.services
+            .create_token(&actor, "me", scopes_of(&["coder:all", "bogus"]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "Failed to create API key.");
+    assert_eq!(detail, r#"invalid or unsupported API key scope: "bogus""#);
+}
+
+#[tokio::test]
+async fn an_application_connect_key_cannot_create_an_organization() {
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    let req = || CreateOrganization {
+        name: "acme".into(),
+        ..CreateOrganization::default()
+    };
+
+    let narrow = h
+        .sign_in_scoped(&admin, &["coder:application_connect"])
+        .await;
+    assert!(matches!(
+        h.services.create_organization(&narrow, req()).await,
+        Err(DomainError::Forbidden { .. })
+    ));
+    assert_eq!(h.store.state().orgs.len(), 1, "nothing created");
+
+    // The same owner with a full key may: the scope, not the role, refused.
+    let full = h.sign_in(&admin).await;
+    let org = h.services.create_organization(&full, req()).await.unwrap();
+    assert_eq!(org.name.as_str(), "acme");
+    assert_eq!(org.display_name, "acme");
+    assert!(
+        h.store
+            .state()
+            .members
+            .iter()
+            .any(|m| m.organization_id == org.id && m.user_id == admin.id && m.roles.is_empty())
+    );
+}

@@ -1,0 +1,944 @@
+//! Storage contract suite: every repository port, on SQLite and on PostgreSQL.
+//!
+//! Each test body runs twice, as `<module>::<test>::sqlite` and
+//! `<module>::<test>::postgres`, each against a fresh database from
+//! [`TestDatabase`]. PostgreSQL is required: an unreachable server fails the run.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use time::macros::datetime;
+use warden_domain::RepoError;
+use warden_domain::ids::{ApiKeyId, OrganizationId, UserId};
+use warden_domain::model::{
+    ApiKey, AuditAction, AuditEntry, LoginType, NewUser, Organization, User, UserStatus,
+};
+use warden_domain::ports::{ApiKeyRepo, OrganizationPatch, OrganizationRepo, UserQuery, UserRepo};
+use warden_domain::values::{Email, OrganizationName, Username};
+use warden_storage::testing::TestDatabase;
+use warden_storage::{
+    Backend, Database, DieselApiKeyRepo, DieselOrganizationRepo, DieselUserRepo, PoolConfig,
+};
+
+/// A fixed instant with whole microseconds, so it round-trips exactly.
+const T0: OffsetDateTime = datetime!(2026-03-01 12:00:00.123456 UTC);
+
+/// Runs each async test body once on SQLite and once on PostgreSQL, as two tests.
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($store:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($store: Store) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(Store::open(Backend::Sqlite).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run(Store::open(Backend::Postgres).await).await;
+            }
+        }
+    )*};
+}
+
+/// Raw views of the tables, to check what was (not) written behind the ports' backs.
+mod raw {
+    diesel::table! { users (id) { id -> Text, } }
+    diesel::table! { organizations (id) { id -> Text, } }
+    diesel::table! { organization_members (organization_id, user_id) { organization_id -> Text, user_id -> Text, } }
+    diesel::table! { organization_member_roles (organization_id, user_id, role_name) { organization_id -> Text, user_id -> Text, role_name -> Text, } }
+    diesel::table! { user_site_roles (user_id, role_name) { user_id -> Text, role_name -> Text, } }
+    diesel::table! { api_keys (id) { id -> Text, } }
+    diesel::table! { audit_logs (id) { id -> Text, } }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    Users,
+    Organizations,
+    Members,
+    MemberRoles,
+    SiteRoles,
+    ApiKeys,
+    AuditLogs,
+}
+
+/// A migrated, empty database and the three adapters over it. The database is
+/// dropped after the adapters (field order).
+struct Store {
+    users: DieselUserRepo,
+    orgs: DieselOrganizationRepo,
+    keys: DieselApiKeyRepo,
+    db: Database,
+    _test_db: TestDatabase,
+}
+
+impl Store {
+    async fn open(backend: Backend) -> Self {
+        let test_db = TestDatabase::create(backend);
+        let db = Database::connect(test_db.url(), PoolConfig::default())
+            .await
+            .expect("connect");
+        assert_eq!(db.backend(), backend);
+        let applied = db.migrate().await.expect("migrate");
+        assert!(applied > 0, "a fresh database has pending migrations");
+        assert_eq!(db.migrate().await.expect("migrate again"), 0);
+        Self {
+            users: DieselUserRepo::new(db.clone()),
+            orgs: DieselOrganizationRepo::new(db.clone()),
+            keys: DieselApiKeyRepo::new(db.clone()),
+            db,
+            _test_db: test_db,
+        }
+    }
+
+    /// Rows in a table, read directly.
+    async fn count(&self, table: Table) -> i64 {
+        self.db
+            .run(move |conn| {
+                let n = match table {
+                    Table::Users => raw::users::table.count().get_result::<i64>(conn),
+                    Table::Organizations => {
+                        raw::organizations::table.count().get_result::<i64>(conn)
+                    }
+                    Table::Members => raw::organization_members::table
+                        .count()
+                        .get_result::<i64>(conn),
+                    Table::MemberRoles => raw::organization_member_roles::table
+                        .count()
+                        .get_result::<i64>(conn),
+                    Table::SiteRoles => raw::user_site_roles::table.count().get_result::<i64>(conn),
+                    Table::ApiKeys => raw::api_keys::table.count().get_result::<i64>(conn),
+                    Table::AuditLogs => raw::audit_logs::table.count().get_result::<i64>(conn),
+                };
+                n.map_err(|e| RepoError::Internal(e.to_string()))
+            })
+            .await
+            .expect("count rows")
+    }
+
+    /// A snapshot of every table's row count.
+    async fn counts(&self) -> Vec<(Table, i64)> {
+        let mut all = Vec::new();
+        for t in [
+            Table::Users,
+            Table::Organizations,
+            Table::Members,
+            Table::MemberRoles,
+            Table::SiteRoles,
+            Table::ApiKeys,
+            Table::AuditLogs,
+        ] {
+            all.push((t, self.count(t).await));
+        }
+        all
+    }
+
+    /// The first user `admin` (site owner) and the default organization.
+    async fn first_user(&self) -> (User, Organization) {
+        let mut admin = new_user("admin");
+        admin.site_roles = vec!["owner".into()];
+        self.users
+            .create_first(admin, default_org(), audit("admin"))
+            .await
+            .expect("create_first")
+    }
+
+    /// A user in the given organizations.
+    async fn user(&self, username: &str, orgs: &[OrganizationId]) -> User {
+        let mut new = new_user(username);
+        new.organization_ids = orgs.to_vec();
+        self.users
+            .create(new, audit(username))
+            .await
+            .expect("create user")
+    }
+
+    /// An organization created by `creator` at `at`.
+    async fn org(
+        &self,
+        name: &str,
+        creator: UserId,
+        roles: &[&str],
+        at: OffsetDateTime,
+    ) -> Organization {
+        self.orgs
+            .create(
+                org(name, at),
+                creator,
+                roles.iter().map(|r| (*r).to_owned()).collect(),
+                audit(name),
+            )
+            .await
+            .expect("create organization")
+    }
+}
+
+fn secs(n: i64) -> time::Duration {
+    time::Duration::seconds(n)
+}
+
+/// `t` truncated to whole microseconds.
+fn micros(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(t.microsecond() * 1_000).unwrap()
+}
+
+fn new_user(username: &str) -> NewUser {
+    NewUser {
+        id: UserId::new_random(),
+        username: Username::from_trusted(username.to_owned()),
+        email: Email::from_trusted(format!("{}@example.com", username.to_lowercase())),
+        name: format!("{username} Name"),
+        hashed_password: Some(format!("plain:{username}")),
+        status: UserStatus::Active,
+        login_type: LoginType::Password,
+        site_roles: Vec::new(),
+        organization_ids: Vec::new(),
+        now: T0,
+    }
+}
+
+fn default_org() -> Organization {
+    Organization {
+        id: OrganizationId::new_random(),
+        name: OrganizationName::from_trusted("coder".into()),
+        display_name: "Coder".into(),
+        description: "Builtin default organization.".into(),
+        icon: String::new(),
+        is_default: true,
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+fn org(name: &str, at: OffsetDateTime) -> Organization {
+    Organization {
+        id: OrganizationId::new_random(),
+        name: OrganizationName::from_trusted(name.to_owned()),
+        display_name: format!("{name} display"),
+        description: format!("{name} description"),
+        icon: format!("/icon/{name}.svg"),
+        is_default: false,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn audit(target: &str) -> AuditEntry {
+    AuditEntry::new(T0, None, AuditAction::Create, "test", target, target)
+}
+
+fn api_key(
+    id: &str,
+    user: UserId,
+    login_type: LoginType,
+    name: &str,
+    at: OffsetDateTime,
+) -> ApiKey {
+    ApiKey {
+        id: ApiKeyId(id.to_owned()),
+        user_id: user,
+        hashed_secret: id.as_bytes().iter().rev().copied().collect(),
+        last_used: at,
+        expires_at: at + time::Duration::days(1),
+        created_at: at,
+        updated_at: at,
+        login_type,
+        lifetime_seconds: 86_400,
+        token_name: name.to_owned(),
+        scopes: vec!["coder:all".into(), "user:read".into()],
+        allow_list: vec!["*:*".into()],
+    }
+}
+
+fn usernames(users: &[User]) -> Vec<&str> {
+    users.iter().map(|u| u.username.as_str()).collect()
+}
+
+fn org_names(orgs: &[Organization]) -> Vec<&str> {
+    orgs.iter().map(|o| o.name.as_str()).collect()
+}
+
+#[track_caller]
+fn assert_not_found<T: std::fmt::Debug>(r: Result<T, RepoError>) {
+    assert!(
+        matches!(r, Err(RepoError::NotFound)),
+        "expected NotFound, got {r:?}"
+    );
+}
+
+#[track_caller]
+fn assert_conflict<T: std::fmt::Debug>(r: Result<T, RepoError>) {
+    assert!(
+        matches!(r, Err(RepoError::Conflict(_))),
+        "expected Conflict, got {r:?}"
+    );
+}
+
+#[track_caller]
+fn assert_missing_reference<T: std::fmt::Debug>(r: Result<T, RepoError>) {
+    assert!(
+        matches!(r, Err(RepoError::MissingReference(_))),
+        "expected MissingReference, got {r:?}"
+    );
+}
+
+mod users {
+    use super::*;
+
+    on_both_backends! {
+        async fn create_first_creates_owner_default_org_and_membership(store) {
+            assert!(!store.users.any_exists().await.unwrap());
+            let mut first = new_user("admin");
+            first.site_roles = vec!["owner".into()];
+            let wanted_org = default_org();
+            let (user, org) = store
+                .users
+                .create_first(first.clone(), wanted_org.clone(), audit("admin"))
+                .await
+                .unwrap();
+            assert!(store.users.any_exists().await.unwrap());
+            assert_eq!(user.id, first.id);
+            assert_eq!(user.username.as_str(), "admin");
+            assert_eq!(user.site_roles, ["owner"]);
+            assert_eq!(user.organization_ids, [wanted_org.id]);
+            assert_eq!(org, wanted_org);
+            assert_eq!(store.orgs.get_default().await.unwrap(), wanted_org);
+            let memberships = store.orgs.memberships_of(user.id).await.unwrap();
+            assert_eq!(memberships.len(), 1);
+            assert_eq!(memberships[0].organization_id, org.id);
+            assert_eq!(memberships[0].user_id, user.id);
+            assert!(memberships[0].roles.is_empty());
+            assert_eq!(store.users.get(user.id).await.unwrap(), user);
+            assert_eq!(store.count(Table::AuditLogs).await, 1);
+
+            let before = store.counts().await;
+            let mut second = new_user("intruder");
+            second.site_roles = vec!["owner".into()];
+            let again = store
+                .users
+                .create_first(second.clone(), default_org(), audit("intruder"))
+                .await;
+            assert!(
+                matches!(&again, Err(RepoError::Conflict(what)) if what == "first_user"),
+                "{again:?}"
+            );
+            assert_eq!(store.counts().await, before, "a refused first user writes nothing");
+            assert_not_found(store.users.get(second.id).await);
+        }
+
+        async fn concurrent_create_first_has_exactly_one_winner(store) {
+            const RACERS: usize = 6;
+            let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(RACERS));
+            let mut tasks = Vec::new();
+            for i in 0..RACERS {
+                let users = store.users.clone();
+                let barrier = barrier.clone();
+                tasks.push(tokio::spawn(async move {
+                    let user = new_user(&format!("racer{i}"));
+                    barrier.wait().await;
+                    users.create_first(user, default_org(), audit("racer")).await
+                }));
+            }
+            let mut winners = 0;
+            for task in tasks {
+                match task.await.unwrap() {
+                    Ok(_) => winners += 1,
+                    Err(RepoError::Conflict(what)) => assert_eq!(what, "first_user"),
+                    Err(other) => panic!("unexpected failure: {other:?}"),
+                }
+            }
+            assert_eq!(winners, 1);
+            assert_eq!(store.count(Table::Users).await, 1);
+            assert_eq!(store.count(Table::Organizations).await, 1);
+            assert_eq!(store.count(Table::Members).await, 1);
+            assert_eq!(store.count(Table::AuditLogs).await, 1);
+        }
+
+        async fn create_and_look_up_case_insensitively(store) {
+            let (_, default) = store.first_user().await;
+            let mut new = new_user("Alice");
+            new.email = Email::from_trusted("Alice@Example.COM".into());
+            new.name = "Alice Liddell".into();
+            new.status = UserStatus::Dormant;
+            new.site_roles = vec!["member".into(), "auditor".into(), "user-admin".into()];
+            new.organization_ids = vec![default.id];
+            let audits = store.count(Table::AuditLogs).await;
+            let created = store.users.create(new.clone(), audit("alice")).await.unwrap();
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 1);
+
+            assert_eq!(created.id, new.id);
+            assert_eq!(created.username.as_str(), "Alice", "stored as given");
+            assert_eq!(created.email.as_str(), "Alice@Example.COM");
+            assert_eq!(created.name, "Alice Liddell");
+            assert_eq!(created.status, UserStatus::Dormant);
+            assert_eq!(created.login_type, LoginType::Password);
+            assert!(!created.is_service_account);
+            assert_eq!(created.site_roles, ["auditor", "user-admin"], "member is implied, not stored");
+            assert_eq!(created.organization_ids, [default.id]);
+            assert_eq!((created.created_at, created.updated_at, created.last_seen_at), (T0, T0, T0));
+
+            assert_eq!(store.users.get(new.id).await.unwrap(), created);
+            assert_eq!(store.users.get_by_username("alice").await.unwrap(), created);
+            assert_eq!(store.users.get_by_username("ALICE").await.unwrap(), created);
+            let creds = store.users.credentials_by_email("alice@example.com").await.unwrap();
+            assert_eq!(creds.user, created);
+            assert_eq!(creds.hashed_password.as_deref(), Some("plain:Alice"));
+            let creds = store.users.credentials_by_email("ALICE@EXAMPLE.COM").await.unwrap();
+            assert_eq!(creds.user.id, created.id);
+
+            assert_not_found(store.users.get(UserId::new_random()).await);
+            assert_not_found(store.users.get_by_username("alic").await);
+            assert_not_found(store.users.get_by_username("%").await);
+            assert_not_found(store.users.credentials_by_email("nobody@example.com").await);
+            assert_not_found(store.users.credentials_by_email("alice@example.co").await);
+
+            let mut no_password = new_user("svc");
+            no_password.hashed_password = None;
+            no_password.login_type = LoginType::None;
+            store.users.create(no_password, audit("svc")).await.unwrap();
+            let creds = store.users.credentials_by_email("svc@example.com").await.unwrap();
+            assert_eq!(creds.hashed_password, None);
+            assert_eq!(creds.user.login_type, LoginType::None);
+            assert!(creds.user.organization_ids.is_empty());
+        }
+
+        async fn duplicate_username_or_email_conflicts_and_writes_nothing(store) {
+            let (_, default) = store.first_user().await;
+            store.user("alice", &[default.id]).await;
+            let before = store.counts().await;
+
+            let mut same_name = new_user("ALICE");
+            same_name.email = Email::from_trusted("other@example.com".into());
+            same_name.site_roles = vec!["auditor".into()];
+            same_name.organization_ids = vec![default.id];
+            assert_conflict(store.users.create(same_name.clone(), audit("dup")).await);
+            assert_not_found(store.users.get(same_name.id).await);
+
+            let mut same_email = new_user("alice2");
+            same_email.email = Email::from_trusted("Alice@EXAMPLE.com".into());
+            same_email.site_roles = vec!["auditor".into()];
+            same_email.organization_ids = vec![default.id];
+            assert_conflict(store.users.create(same_email.clone(), audit("dup")).await);
+            assert_not_found(store.users.get(same_email.id).await);
+
+            let mut same_id = new_user("bob");
+            same_id.id = store.users.get_by_username("alice").await.unwrap().id;
+            assert_conflict(store.users.create(same_id, audit("dup")).await);
+
+            assert_eq!(store.counts().await, before, "nothing of a refused user is written");
+            assert_eq!(store.users.list(UserQuery::default()).await.unwrap().count, 2);
+        }
+
+        async fn failed_create_rolls_back_the_whole_transaction(store) {
+            let (_, default) = store.first_user().await;
+            let before = store.counts().await;
+            let mut new = new_user("orphan");
+            new.site_roles = vec!["auditor".into()];
+            // The user row and its role are inserted before the bad membership fails.
+            new.organization_ids = vec![default.id, OrganizationId::new_random()];
+            assert_missing_reference(store.users.create(new.clone(), audit("orphan")).await);
+            assert_not_found(store.users.get(new.id).await);
+            assert_not_found(store.users.get_by_username("orphan").await);
+            assert_eq!(store.counts().await, before, "the failed transaction left rows behind");
+            // The name is free: nothing half-written blocks a correct retry.
+            new.organization_ids = vec![default.id];
+            let created = store.users.create(new, audit("orphan")).await.unwrap();
+            assert_eq!(created.organization_ids, [default.id]);
+        }
+
+        async fn list_filters_orders_and_windows(store) {
+            let (admin, default) = store.first_user().await;
+            let add = |name: &str, email: &str, status, login, roles: &[&str]| {
+                let mut u = new_user(name);
+                u.email = Email::from_trusted(email.to_owned());
+                u.status = status;
+                u.login_type = login;
+                u.site_roles = roles.iter().map(|r| (*r).to_owned()).collect();
+                u.organization_ids = vec![default.id];
+                u
+            };
+            let mut created = std::collections::HashMap::new();
+            for new in [
+                add("frank", "100%off@example.com", UserStatus::Active, LoginType::None, &[]),
+                add("Carol", "carol@example.com", UserStatus::Active, LoginType::Password, &["auditor"]),
+                add("dave", "a_b@example.com", UserStatus::Suspended, LoginType::Oidc, &[]),
+                add("bob", "bob@example.com", UserStatus::Dormant, LoginType::Github, &[]),
+                add("erin", "axb@example.com", UserStatus::Active, LoginType::Password, &["template-admin"]),
+            ] {
+                let name = new.username.as_str().to_owned();
+                let user = store.users.create(new, audit(&name)).await.unwrap();
+                created.insert(name, user);
+            }
+            let id = |name: &str| created[name].id;
+            let list = |q: UserQuery| {
+                let users = &store.users;
+                async move { users.list(q).await.unwrap() }
+            };
+
+            let all = list(UserQuery::default()).await;
+            assert_eq!(usernames(&all.users), ["admin", "bob", "Carol", "dave", "erin", "frank"], "ordered by lower(username)");
+            assert_eq!(all.count, 6);
+            assert_eq!(all.users[0], admin);
+            assert_eq!(all.users[2], created["Carol"], "listing hydrates roles and memberships");
+            assert_eq!(all.users[4].site_roles, ["template-admin"]);
+
+            let search = |s: &str| UserQuery { search: Some(s.into()), ..UserQuery::default() };
+            assert_eq!(usernames(&list(search("a_b")).await.users), ["dave"], "_ is literal");
+            assert_eq!(usernames(&list(search("%")).await.users), ["frank"], "% is literal");
+            assert_eq!(usernames(&list(search("_")).await.users), ["dave"]);
+            assert_eq!(usernames(&list(search("\\")).await.users), Vec::<&str>::new(), "backslash is literal");
+            assert_eq!(usernames(&list(search("CAROL")).await.users), ["Carol"]);
+            assert_eq!(usernames(&list(search("ro")).await.users), ["Carol"], "username substring");
+            assert_eq!(usernames(&list(search("b@ex")).await.users), ["bob", "dave", "erin"], "email substring");
+            assert_eq!(usernames(&list(search("off")).await.users), ["frank"], "email only");
+            let page = list(search("EXAMPLE.com")).await;
+            assert_eq!(page.count, 6);
+
+            let q = UserQuery { username: Some("CAROL".into()), ..UserQuery::default() };
+            assert_eq!(usernames(&list(q).await.users), ["Carol"]);
+            let q = UserQuery { username: Some("caro".into()), ..UserQuery::default() };
+            assert_eq!(list(q).await.count, 0, "username is an exact match");
+            let q = UserQuery { email: Some("BOB@example.com".into()), ..UserQuery::default() };
+            assert_eq!(usernames(&list(q).await.users), ["bob"]);
+
+            let q = UserQuery { status: vec![UserStatus::Dormant, UserStatus::Suspended], ..UserQuery::default() };
+            assert_eq!(usernames(&list(q).await.users), ["bob", "dave"]);
+            let q = UserQuery { status: vec![UserStatus::Active], ..UserQuery::default() };
+            assert_eq!(usernames(&list(q).await.users), ["admin", "Carol", "erin", "frank"]);
+
+            let roles = |r: &[&str]| UserQuery { roles: r.iter().map(|s| (*s).to_owned()).collect(), ..UserQuery::default() };
+            assert_eq!(usernames(&list(roles(&["auditor"])).await.users), ["Carol"]);
+            assert_eq!(usernames(&list(roles(&["owner", "auditor"])).await.users), ["admin", "Carol"]);
+            assert_eq!(list(roles(&["member"])).await.count, 6, "everyone holds member");
+            assert_eq!(list(roles(&["nonexistent"])).await.count, 0);
+
+            let q = UserQuery { login_types: vec![LoginType::Github, LoginType::Oidc], ..UserQuery::default() };
+            assert_eq!(usernames(&list(q).await.users), ["bob", "dave"]);
+
+            let q = UserQuery { only_ids: Some(vec![id("erin"), admin.id]), ..UserQuery::default() };
+            assert_eq!(usernames(&list(q).await.users), ["admin", "erin"]);
+            let q = UserQuery { only_ids: Some(Vec::new()), ..UserQuery::default() };
+            let empty = list(q).await;
+            assert!(empty.users.is_empty());
+            assert_eq!(empty.count, 0);
+
+            assert_eq!(usernames(&list(search("b")).await.users), ["bob", "dave", "erin"]);
+            let q = UserQuery { status: vec![UserStatus::Active, UserStatus::Suspended], search: Some("b".into()), ..UserQuery::default() };
+            assert_eq!(usernames(&list(q).await.users), ["dave", "erin"], "filters combine with AND");
+
+            let q = UserQuery { limit: Some(2), offset: 1, ..UserQuery::default() };
+            let page = list(q).await;
+            assert_eq!(usernames(&page.users), ["bob", "Carol"]);
+            assert_eq!(page.count, 6, "count ignores the window");
+            let q = UserQuery { offset: 4, ..UserQuery::default() };
+            assert_eq!(usernames(&list(q).await.users), ["erin", "frank"], "offset without limit");
+            let q = UserQuery { offset: 10, ..UserQuery::default() };
+            let past = list(q).await;
+            assert!(past.users.is_empty());
+            assert_eq!(past.count, 6);
+
+            let q = UserQuery { after_id: Some(id("Carol")), ..UserQuery::default() };
+            let page = list(q).await;
+            assert_eq!(usernames(&page.users), ["dave", "erin", "frank"]);
+            assert_eq!(page.count, 6, "count ignores after_id");
+            let q = UserQuery { after_id: Some(id("Carol")), limit: Some(1), ..UserQuery::default() };
+            assert_eq!(usernames(&list(q).await.users), ["dave"]);
+            let q = UserQuery { after_id: Some(id("frank")), ..UserQuery::default() };
+            assert!(list(q).await.users.is_empty());
+            let q = UserQuery { after_id: Some(UserId::new_random()), ..UserQuery::default() };
+            assert_missing_reference(store.users.list(q).await);
+        }
+
+        async fn set_status_round_trips(store) {
+            let (_, default) = store.first_user().await;
+            let alice = store.user("alice", &[default.id]).await;
+            assert_eq!(alice.status, UserStatus::Active);
+            let audits = store.count(Table::AuditLogs).await;
+
+            let later = T0 + secs(90);
+            let suspended = store
+                .users
+                .set_status(alice.id, UserStatus::Suspended, later, audit("alice"))
+                .await
+                .unwrap();
+            assert_eq!(suspended.status, UserStatus::Suspended);
+            assert_eq!(suspended.updated_at, later);
+            assert_eq!(suspended.created_at, T0);
+            assert_eq!(suspended.organization_ids, [default.id]);
+            assert_eq!(store.users.get(alice.id).await.unwrap(), suspended);
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 1);
+
+            let active = store
+                .users
+                .set_status(alice.id, UserStatus::Active, later + secs(1), audit("alice"))
+                .await
+                .unwrap();
+            assert_eq!(active.status, UserStatus::Active);
+            assert_eq!(store.users.get(alice.id).await.unwrap().status, UserStatus::Active);
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 2);
+
+            assert_not_found(
+                store
+                    .users
+                    .set_status(UserId::new_random(), UserStatus::Suspended, later, audit("ghost"))
+                    .await,
+            );
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 2, "no audit for a missing user");
+        }
+
+        async fn timestamps_round_trip_at_microsecond_precision(store) {
+            let (admin, _) = store.first_user().await;
+            let precise = datetime!(2026-03-01 12:00:00.987654321 UTC);
+            let truncated = datetime!(2026-03-01 12:00:00.987654 UTC);
+            assert_eq!(micros(precise), truncated);
+
+            // A non-UTC offset is stored as the same instant and read back in UTC.
+            let mut new = new_user("nano");
+            new.now = datetime!(2026-03-01 17:30:00.987654321 +05:30);
+            let user = store.users.create(new, audit("nano")).await.unwrap();
+            assert_eq!(user.created_at, truncated);
+            assert_eq!(user.created_at.offset(), time::UtcOffset::UTC);
+            let read = store.users.get(user.id).await.unwrap();
+            assert_eq!((read.created_at, read.updated_at, read.last_seen_at), (truncated, truncated, truncated));
+
+            let user = store
+                .users
+                .set_status(user.id, UserStatus::Dormant, precise + secs(1), audit("nano"))
+                .await
+                .unwrap();
+            assert_eq!(user.updated_at, truncated + secs(1));
+
+            let org = store.org("nano-org", admin.id, &[], precise).await;
+            assert_eq!((org.created_at, org.updated_at), (truncated, truncated));
+            assert_eq!(store.orgs.get(org.id).await.unwrap().created_at, truncated);
+            let org = store
+                .orgs
+                .update(org.id, OrganizationPatch::default(), precise + secs(2), audit("nano"))
+                .await
+                .unwrap();
+            assert_eq!(org.updated_at, truncated + secs(2));
+            let membership = store.orgs.memberships_of(admin.id).await.unwrap();
+            assert_eq!(membership.last().unwrap().created_at, truncated);
+
+            let key = api_key("nanokey123", user.id, LoginType::Token, "nano", precise);
+            let stored = store.keys.create(key, None).await.unwrap();
+            let read = store.keys.get(&stored.id).await.unwrap();
+            assert_eq!(stored, read, "create returns what a read returns");
+            assert_eq!(
+                (read.last_used, read.expires_at, read.created_at, read.updated_at),
+                (truncated, truncated + time::Duration::days(1), truncated, truncated)
+            );
+            store
+                .keys
+                .touch(&read.id, user.id, precise + secs(3), precise + secs(4))
+                .await
+                .unwrap();
+            let touched = store.keys.get(&read.id).await.unwrap();
+            assert_eq!((touched.last_used, touched.expires_at), (truncated + secs(3), truncated + secs(4)));
+            assert_eq!(store.users.get(user.id).await.unwrap().last_seen_at, truncated + secs(3));
+
+            // Whole seconds and the epoch survive too.
+            let mut whole = new_user("whole");
+            whole.now = datetime!(1970-01-01 00:00:00 UTC);
+            let user = store.users.create(whole, audit("whole")).await.unwrap();
+            assert_eq!(store.users.get(user.id).await.unwrap().created_at, datetime!(1970-01-01 00:00:00 UTC));
+        }
+    }
+}
+
+mod organizations {
+    use super::*;
+
+    on_both_backends! {
+        async fn create_get_list_and_memberships(store) {
+            let (admin, default) = store.first_user().await;
+            let audits = store.count(Table::AuditLogs).await;
+            let wanted = org("Acme", T0 + secs(1));
+            let acme = store
+                .orgs
+                .create(wanted.clone(), admin.id, vec!["organization-admin".into(), "organization-auditor".into()], audit("acme"))
+                .await
+                .unwrap();
+            assert_eq!(acme, wanted);
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 1);
+            let beta = store.org("beta", admin.id, &[], T0 + secs(2)).await;
+
+            assert_eq!(store.orgs.get(acme.id).await.unwrap(), acme);
+            assert_eq!(store.orgs.get_by_name("acme").await.unwrap(), acme);
+            assert_eq!(store.orgs.get_by_name("ACME").await.unwrap(), acme);
+            assert_eq!(store.orgs.get_by_name("Coder").await.unwrap(), default);
+            assert_not_found(store.orgs.get_by_name("acm").await);
+            assert_not_found(store.orgs.get(OrganizationId::new_random()).await);
+            assert_eq!(store.orgs.get_default().await.unwrap(), default);
+            assert!(!acme.is_default);
+
+            let all = store.orgs.list(None).await.unwrap();
+            assert_eq!(org_names(&all), ["Acme", "beta", "coder"], "ordered by lower(name)");
+            assert_eq!(all[0], acme);
+            let only = store.orgs.list(Some(vec![beta.id, default.id])).await.unwrap();
+            assert_eq!(org_names(&only), ["beta", "coder"]);
+            assert!(store.orgs.list(Some(Vec::new())).await.unwrap().is_empty());
+            assert!(store.orgs.list(Some(vec![OrganizationId::new_random()])).await.unwrap().is_empty());
+
+            let memberships = store.orgs.memberships_of(admin.id).await.unwrap();
+            let summary: Vec<_> = memberships.iter().map(|m| (m.organization_id, m.roles.clone())).collect();
+            assert_eq!(
+                summary,
+                [
+                    (default.id, vec![]),
+                    (acme.id, vec!["organization-admin".to_owned(), "organization-auditor".to_owned()]),
+                    (beta.id, vec![]),
+                ],
+                "memberships in join order with their stored roles"
+            );
+            assert!(memberships.iter().all(|m| m.user_id == admin.id));
+            assert_eq!(memberships[1].created_at, T0 + secs(1));
+            assert_eq!(store.users.get(admin.id).await.unwrap().organization_ids, [default.id, acme.id, beta.id]);
+            assert!(store.orgs.memberships_of(UserId::new_random()).await.unwrap().is_empty());
+        }
+
+        async fn duplicate_name_conflicts_and_writes_nothing(store) {
+            let (admin, _) = store.first_user().await;
+            store.org("acme", admin.id, &[], T0).await;
+            let before = store.counts().await;
+            let dup = org("ACME", T0);
+            assert_conflict(store.orgs.create(dup.clone(), admin.id, vec!["organization-admin".into()], audit("dup")).await);
+            assert_conflict(store.orgs.create(org("Coder", T0), admin.id, vec![], audit("dup")).await);
+            assert_not_found(store.orgs.get(dup.id).await);
+            assert_eq!(store.counts().await, before);
+            assert_eq!(store.orgs.list(None).await.unwrap().len(), 2);
+        }
+
+        async fn create_with_unknown_creator_writes_nothing(store) {
+            store.first_user().await;
+            let before = store.counts().await;
+            let ghost = org("ghost", T0);
+            assert_missing_reference(store.orgs.create(ghost.clone(), UserId::new_random(), vec![], audit("ghost")).await);
+            assert_not_found(store.orgs.get(ghost.id).await);
+            assert_not_found(store.orgs.get_by_name("ghost").await);
+            assert_eq!(store.counts().await, before);
+        }
+
+        async fn update_applies_a_patch(store) {
+            let (admin, default) = store.first_user().await;
+            let acme = store.org("acme", admin.id, &[], T0).await;
+            let audits = store.count(Table::AuditLogs).await;
+
+            let renamed = store
+                .orgs
+                .update(
+                    acme.id,
+                    OrganizationPatch { name: Some(OrganizationName::from_trusted("acme-corp".into())), ..OrganizationPatch::default() },
+                    T0 + secs(10),
+                    audit("acme"),
+                )
+                .await
+                .unwrap();
+            assert_eq!(renamed.name.as_str(), "acme-corp");
+            assert_eq!(renamed.display_name, acme.display_name, "None keeps");
+            assert_eq!(renamed.description, acme.description, "None keeps");
+            assert_eq!(renamed.icon, acme.icon, "None keeps");
+            assert_eq!(renamed.created_at, acme.created_at);
+            assert_eq!(renamed.updated_at, T0 + secs(10));
+            assert_eq!(renamed.id, acme.id);
+            assert!(!renamed.is_default);
+            assert_eq!(store.orgs.get(acme.id).await.unwrap(), renamed);
+            assert_eq!(store.orgs.get_by_name("ACME-CORP").await.unwrap(), renamed);
+            assert_not_found(store.orgs.get_by_name("acme").await);
+
+            let patched = store
+                .orgs
+                .update(
+                    acme.id,
+                    OrganizationPatch {
+                        name: None,
+                        display_name: Some("Acme Corporation".into()),
+                        description: Some(String::new()),
+                        icon: None,
+                    },
+                    T0 + secs(20),
+                    audit("acme"),
+                )
+                .await
+                .unwrap();
+            assert_eq!(patched.name.as_str(), "acme-corp");
+            assert_eq!(patched.display_name, "Acme Corporation");
+            assert_eq!(patched.description, "", "Some(\"\") clears");
+            assert_eq!(patched.icon, acme.icon);
+            assert_eq!(store.orgs.get(acme.id).await.unwrap(), patched);
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 2);
+
+            let taken = OrganizationPatch { name: Some(OrganizationName::from_trusted("CODER".into())), ..OrganizationPatch::default() };
+            assert_conflict(store.orgs.update(acme.id, taken, T0 + secs(30), audit("acme")).await);
+            assert_eq!(store.orgs.get(acme.id).await.unwrap(), patched, "a refused update changes nothing");
+            assert_eq!(store.orgs.get(default.id).await.unwrap(), default);
+            assert_not_found(store.orgs.update(OrganizationId::new_random(), OrganizationPatch::default(), T0, audit("ghost")).await);
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 2, "no audit for refused updates");
+        }
+
+        async fn delete_cascades_and_spares_the_default(store) {
+            let (admin, default) = store.first_user().await;
+            let acme = store.org("acme", admin.id, &["organization-admin"], T0 + secs(1)).await;
+            let bob = store.user("bob", &[default.id, acme.id]).await;
+            let mut joined = bob.organization_ids.clone();
+            joined.sort();
+            let mut expected = vec![default.id, acme.id];
+            expected.sort();
+            assert_eq!(joined, expected);
+            let audits = store.count(Table::AuditLogs).await;
+
+            assert_not_found(store.orgs.delete(default.id, audit("coder")).await);
+            assert_eq!(store.orgs.get_default().await.unwrap(), default, "the default organization is never deleted");
+            assert_eq!(store.count(Table::AuditLogs).await, audits);
+
+            store.orgs.delete(acme.id, audit("acme")).await.unwrap();
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 1);
+            assert_not_found(store.orgs.get(acme.id).await);
+            assert_not_found(store.orgs.get_by_name("acme").await);
+            assert_eq!(org_names(&store.orgs.list(None).await.unwrap()), ["coder"]);
+            assert_eq!(store.users.get(bob.id).await.unwrap().organization_ids, [default.id]);
+            assert_eq!(store.users.get(admin.id).await.unwrap().organization_ids, [default.id]);
+            let memberships = store.orgs.memberships_of(admin.id).await.unwrap();
+            assert_eq!(memberships.len(), 1);
+            assert_eq!(memberships[0].organization_id, default.id);
+            assert_eq!(store.count(Table::Members).await, 2);
+            assert_eq!(store.count(Table::MemberRoles).await, 0, "member roles cascade");
+
+            assert_not_found(store.orgs.delete(acme.id, audit("acme")).await);
+            assert_not_found(store.orgs.delete(OrganizationId::new_random(), audit("ghost")).await);
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 1);
+
+            // The name is free again.
+            let again = store.org("acme", admin.id, &[], T0 + secs(2)).await;
+            assert_ne!(again.id, acme.id);
+        }
+    }
+}
+
+mod api_keys {
+    use super::*;
+
+    on_both_backends! {
+        async fn create_session_get_and_touch(store) {
+            let (admin, default) = store.first_user().await;
+            let acme = store.org("acme", admin.id, &["organization-admin"], T0 + secs(1)).await;
+            let audits = store.count(Table::AuditLogs).await;
+
+            let key = api_key("sessionkey", admin.id, LoginType::Password, "", T0);
+            let created = store.keys.create(key.clone(), Some(audit("key"))).await.unwrap();
+            assert_eq!(created, key);
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 1);
+            let silent = api_key("silentkey1", admin.id, LoginType::Password, "", T0);
+            store.keys.create(silent, None).await.unwrap();
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 1, "no audit when none is given");
+
+            assert_eq!(store.keys.get(&key.id).await.unwrap(), key);
+            assert_not_found(store.keys.get(&ApiKeyId("nosuchkey0".into())).await);
+
+            let session = store.keys.session(&key.id).await.unwrap();
+            assert_eq!(session.key, key);
+            assert_eq!(session.user, store.users.get(admin.id).await.unwrap());
+            assert_eq!(session.memberships, store.orgs.memberships_of(admin.id).await.unwrap());
+            let orgs: Vec<_> = session.memberships.iter().map(|m| (m.organization_id, m.roles.clone())).collect();
+            assert_eq!(orgs, [(default.id, vec![]), (acme.id, vec!["organization-admin".to_owned()])]);
+            assert_not_found(store.keys.session(&ApiKeyId("nosuchkey0".into())).await);
+
+            // A suspended user's key is still found; authentication refuses it.
+            store.users.set_status(admin.id, UserStatus::Suspended, T0, audit("admin")).await.unwrap();
+            assert_eq!(store.keys.session(&key.id).await.unwrap().user.status, UserStatus::Suspended);
+
+            let used = T0 + secs(7200);
+            let expires = used + time::Duration::days(1);
+            let audits = store.count(Table::AuditLogs).await;
+            store.keys.touch(&key.id, admin.id, used, expires).await.unwrap();
+            let touched = store.keys.get(&key.id).await.unwrap();
+            assert_eq!(touched.last_used, used);
+            assert_eq!(touched.expires_at, expires);
+            assert_eq!(touched.created_at, key.created_at);
+            assert_eq!(touched.scopes, key.scopes);
+            assert_eq!(store.users.get(admin.id).await.unwrap().last_seen_at, used);
+            assert_eq!(store.keys.get(&ApiKeyId("silentkey1".into())).await.unwrap().last_used, T0, "only the touched key changes");
+            assert_eq!(store.count(Table::AuditLogs).await, audits, "touch is not audited");
+        }
+
+        async fn create_for_unknown_user_or_taken_id_writes_nothing(store) {
+            let (admin, _) = store.first_user().await;
+            store.keys.create(api_key("takenkey00", admin.id, LoginType::Password, "", T0), None).await.unwrap();
+            let before = store.counts().await;
+            assert_missing_reference(
+                store.keys.create(api_key("orphankey0", UserId::new_random(), LoginType::Token, "t", T0), Some(audit("k"))).await,
+            );
+            assert_not_found(store.keys.get(&ApiKeyId("orphankey0".into())).await);
+            assert_conflict(
+                store.keys.create(api_key("takenkey00", admin.id, LoginType::Token, "other", T0), Some(audit("k"))).await,
+            );
+            assert_eq!(store.counts().await, before);
+        }
+
+        async fn tokens_by_name_list_and_delete(store) {
+            let (admin, default) = store.first_user().await;
+            let bob = store.user("bob", &[default.id]).await;
+
+            let admin_ci = api_key("adminci000", admin.id, LoginType::Token, "ci", T0);
+            let admin_deploy = api_key("admindep00", admin.id, LoginType::Token, "deploy", T0 + secs(1));
+            let bob_ci = api_key("bobci00000", bob.id, LoginType::Token, "ci", T0 + secs(2));
+            for key in [&admin_ci, &admin_deploy, &bob_ci] {
+                store.keys.create(key.clone(), Some(audit("token"))).await.unwrap();
+            }
+            // Session keys have no name; any number of them may exist.
+            for id in ["adminsess1", "adminsess2"] {
+                store.keys.create(api_key(id, admin.id, LoginType::Password, "", T0), None).await.unwrap();
+            }
+
+            let before = store.counts().await;
+            let dup = api_key("admindup00", admin.id, LoginType::Token, "ci", T0);
+            assert_conflict(store.keys.create(dup, Some(audit("dup"))).await);
+            assert_eq!(store.counts().await, before, "a refused token writes nothing");
+
+            assert_eq!(store.keys.get_by_name(admin.id, "ci").await.unwrap(), admin_ci);
+            assert_eq!(store.keys.get_by_name(bob.id, "ci").await.unwrap(), bob_ci);
+            assert_not_found(store.keys.get_by_name(bob.id, "deploy").await);
+            assert_not_found(store.keys.get_by_name(admin.id, "CI").await);
+            assert_not_found(store.keys.get_by_name(admin.id, "").await);
+
+            let mine = store.keys.list_tokens(Some(admin.id)).await.unwrap();
+            assert_eq!(mine, [(admin_ci.clone(), "admin".to_owned()), (admin_deploy.clone(), "admin".to_owned())]);
+            let all = store.keys.list_tokens(None).await.unwrap();
+            assert_eq!(
+                all,
+                [
+                    (admin_ci.clone(), "admin".to_owned()),
+                    (admin_deploy.clone(), "admin".to_owned()),
+                    (bob_ci.clone(), "bob".to_owned()),
+                ],
+                "only tokens, every user's, oldest first, with the owner's username"
+            );
+            assert!(store.keys.list_tokens(Some(UserId::new_random())).await.unwrap().is_empty());
+
+            let audits = store.count(Table::AuditLogs).await;
+            store.keys.delete(&admin_ci.id, Some(audit("ci"))).await.unwrap();
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 1);
+            assert_not_found(store.keys.delete(&admin_ci.id, Some(audit("ci"))).await);
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 1, "no audit for a missing key");
+            assert_not_found(store.keys.get(&admin_ci.id).await);
+            assert_not_found(store.keys.session(&admin_ci.id).await);
+            assert_not_found(store.keys.get_by_name(admin.id, "ci").await);
+            let mine = store.keys.list_tokens(Some(admin.id)).await.unwrap();
+            assert_eq!(mine, [(admin_deploy, "admin".to_owned())]);
+            store.keys.delete(&ApiKeyId("adminsess1".into()), None).await.unwrap();
+            assert_eq!(store.count(Table::AuditLogs).await, audits + 1);
+            assert_eq!(store.count(Table::ApiKeys).await, 3);
+
+            // The name is free again once deleted.
+            let again = api_key("adminci001", admin.id, LoginType::Token, "ci", T0 + secs(3));
+            store.keys.create(again.clone(), None).await.unwrap();
+            assert_eq!(store.keys.get_by_name(admin.id, "ci").await.unwrap(), again);
+        }
+    }
+}
