@@ -2,8 +2,12 @@
 //! twice, on SQLite and on PostgreSQL (see `on_both_backends!`).
 
 mod api_keys;
+mod audit;
 mod auth;
 mod first_user;
+mod groups;
+mod members;
 mod organizations;
+mod roles;
 mod routes;
 mod users;

@@ -29,6 +29,43 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v2/organizations/{organization}"),
     ("PATCH", "/api/v2/organizations/{organization}"),
     ("DELETE", "/api/v2/organizations/{organization}"),
+    ("GET", "/api/v2/users/roles"),
+    ("GET", "/api/v2/organizations/{organization}/members"),
+    (
+        "GET",
+        "/api/v2/organizations/{organization}/paginated-members",
+    ),
+    ("GET", "/api/v2/organizations/{organization}/members/roles"),
+    ("POST", "/api/v2/organizations/{organization}/members/roles"),
+    ("PUT", "/api/v2/organizations/{organization}/members/roles"),
+    (
+        "DELETE",
+        "/api/v2/organizations/{organization}/members/roles/{roleName}",
+    ),
+    ("GET", "/api/v2/organizations/{organization}/members/{user}"),
+    (
+        "POST",
+        "/api/v2/organizations/{organization}/members/{user}",
+    ),
+    (
+        "DELETE",
+        "/api/v2/organizations/{organization}/members/{user}",
+    ),
+    (
+        "PUT",
+        "/api/v2/organizations/{organization}/members/{user}/roles",
+    ),
+    ("GET", "/api/v2/groups"),
+    ("GET", "/api/v2/organizations/{organization}/groups"),
+    ("POST", "/api/v2/organizations/{organization}/groups"),
+    (
+        "GET",
+        "/api/v2/organizations/{organization}/groups/{groupName}",
+    ),
+    ("GET", "/api/v2/groups/{group}"),
+    ("PATCH", "/api/v2/groups/{group}"),
+    ("DELETE", "/api/v2/groups/{group}"),
+    ("GET", "/api/v2/audit"),
 ];
 
 /// Routes anyone may call.
@@ -45,6 +82,9 @@ fn concrete(path: &str, user: &str) -> String {
         .replace("{keyname}", "some-token")
         .replace("{keyid}", "abcdefghij")
         .replace("{organization}", "default")
+        .replace("{roleName}", "some-role")
+        .replace("{groupName}", "some-group")
+        .replace("{group}", "00000000-0000-0000-0000-000000000000")
 }
 
 fn method(name: &str) -> reqwest::Method {
@@ -116,6 +156,14 @@ on_both_backends! {
             ("POST", "/api/v2/organizations".into(), json!({"name": "x"}), StatusCode::FORBIDDEN),
             ("PATCH", "/api/v2/organizations/default".into(), json!({"name": "x"}), StatusCode::FORBIDDEN),
             ("DELETE", "/api/v2/organizations/default".into(), json!({}), StatusCode::FORBIDDEN),
+            ("POST", "/api/v2/organizations/default/members/roles".into(), json!({"name": "x"}), StatusCode::NOT_FOUND),
+            ("PUT", "/api/v2/organizations/default/members/roles".into(), json!({"name": "x"}), StatusCode::NOT_FOUND),
+            ("DELETE", "/api/v2/organizations/default/members/roles/x".into(), json!({}), StatusCode::NOT_FOUND),
+            ("POST", format!("/api/v2/organizations/default/members/{}", owner.id), json!({}), StatusCode::BAD_REQUEST),
+            ("DELETE", "/api/v2/organizations/default/members/admin".into(), json!({}), StatusCode::NOT_FOUND),
+            ("PUT", "/api/v2/organizations/default/members/admin/roles".into(), json!({"roles": ["organization-admin"]}), StatusCode::FORBIDDEN),
+            ("PATCH", "/api/v2/groups/00000000-0000-0000-0000-000000000000".into(), json!({"name": "x"}), StatusCode::NOT_FOUND),
+            ("POST", "/api/v2/organizations/default/groups".into(), json!({"name": "x"}), StatusCode::FORBIDDEN),
         ];
         for (m, path, body, status) in refused {
             let reply = app.request(method(m), path, Some(&bob.token), Some(body.clone())).await?;

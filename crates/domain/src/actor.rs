@@ -1,23 +1,35 @@
 //! The authenticated caller and the one place use cases ask `warden-rbac` for a decision.
 
+use time::OffsetDateTime;
 use warden_rbac::{Action, Object, RoleIdentifier, Scope, Subject, roles};
 
 use crate::error::{DomainError, DomainResult};
-use crate::model::{ApiKey, OrganizationMember, User};
+use crate::model::{ApiKey, AuditAction, AuditEntry, RequestMeta, User};
+use crate::ports::Session;
 
-/// Who is making a request: the user, the key they presented and the RBAC subject
-/// compiled from the user's roles, memberships and the key's scopes.
+/// Who is making a request: the user, the key they presented, where the request came
+/// from, and the RBAC subject compiled from the user's roles (built-in and custom),
+/// memberships, groups and the key's scopes.
 #[derive(Debug)]
 pub struct Actor {
     pub user: User,
     pub key: ApiKey,
     pub subject: Subject,
+    pub request: RequestMeta,
 }
 
 impl Actor {
-    /// Compiles the RBAC subject of a session. Role names that are not built in are
-    /// skipped here; custom organization roles are resolved by the members service.
-    pub fn from_session(user: User, key: ApiKey, memberships: &[OrganizationMember]) -> Self {
+    /// Compiles the RBAC subject of a session. Organization roles resolve to built-in
+    /// roles or to the session's custom role definitions; a role name that is neither
+    /// (a custom role deleted meanwhile) grants nothing.
+    pub fn from_session(session: Session) -> Self {
+        let Session {
+            key,
+            user,
+            memberships,
+            groups,
+            custom_roles,
+        } = session;
         let mut granted = Vec::with_capacity(2 + memberships.len() * 2);
         granted.extend(roles::site_role(roles::MEMBER));
         for name in &user.site_roles {
@@ -25,16 +37,33 @@ impl Actor {
                 granted.extend(roles::site_role(name));
             }
         }
-        for m in memberships {
+        for m in &memberships {
             let org = m.organization_id.as_uuid();
             granted.extend(roles::org_role(roles::ORG_MEMBER, org));
             for name in &m.roles {
-                granted.extend(roles::org_role(name, org));
+                match roles::org_role(name, org) {
+                    Some(role) => granted.push(role),
+                    None => granted.extend(
+                        custom_roles
+                            .iter()
+                            .find(|c| {
+                                c.organization_id == m.organization_id
+                                    && c.name.eq_ignore_ascii_case(name)
+                            })
+                            .map(|c| c.to_rbac()),
+                    ),
+                }
             }
         }
         let scope = scope_of(&key);
-        let subject = Subject::new(user.id.as_uuid(), granted, Vec::new(), scope);
-        Self { user, key, subject }
+        let groups = groups.iter().map(|g| g.as_uuid()).collect();
+        let subject = Subject::new(user.id.as_uuid(), granted, groups, scope);
+        Self {
+            user,
+            key,
+            subject,
+            request: RequestMeta::default(),
+        }
     }
 
     /// Whether the subject may perform `action` on `object`.
@@ -63,6 +92,27 @@ impl Actor {
     /// The role identifiers the caller holds (for role-assignment rules).
     pub fn role_identifiers(&self) -> Vec<RoleIdentifier> {
         self.subject.role_identifiers()
+    }
+
+    /// An audit record of something this actor did, stamped with the request's origin.
+    pub fn audit(
+        &self,
+        time: OffsetDateTime,
+        action: AuditAction,
+        resource_type: &str,
+        resource_id: impl ToString,
+        resource_target: impl Into<String>,
+    ) -> AuditEntry {
+        let mut entry = AuditEntry::new(
+            time,
+            Some(self.user.id),
+            action,
+            resource_type,
+            resource_id,
+            resource_target,
+        );
+        entry.request = self.request.clone();
+        entry
     }
 }
 

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use time::OffsetDateTime;
 
-use crate::ids::{ApiKeyId, AuditLogId, OrganizationId, UserId};
+use crate::ids::{ApiKeyId, AuditLogId, GroupId, OrganizationId, UserId};
 use crate::values::{Email, OrganizationName, Username};
 
 macro_rules! string_enum {
@@ -190,11 +190,22 @@ string_enum!(
     }
 );
 
+/// Where a request came from, recorded with the audit entries it causes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub request_id: Option<uuid::Uuid>,
+    pub ip: String,
+    pub user_agent: String,
+}
+
 /// One audit record, written in the same transaction as the change it describes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
     pub id: AuditLogId,
     pub time: OffsetDateTime,
+    pub request: RequestMeta,
+    /// The HTTP status the change was answered with.
+    pub status_code: i32,
     /// Who acted; `None` for the system (SCIM, first-user setup before login).
     pub actor: Option<UserId>,
     pub organization_id: Option<OrganizationId>,
@@ -218,9 +229,16 @@ impl AuditEntry {
         resource_id: impl ToString,
         resource_target: impl Into<String>,
     ) -> Self {
+        let status_code = if action == AuditAction::Create {
+            201
+        } else {
+            200
+        };
         Self {
             id: AuditLogId::new_random(),
             time,
+            request: RequestMeta::default(),
+            status_code,
             actor,
             organization_id: None,
             action,
@@ -252,4 +270,89 @@ impl AuditEntry {
         }
         self
     }
+}
+
+/// A custom organization role: permissions at organization and member level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomRole {
+    pub organization_id: OrganizationId,
+    pub name: String,
+    pub display_name: String,
+    pub organization_permissions: Vec<warden_rbac::Permission>,
+    pub organization_member_permissions: Vec<warden_rbac::Permission>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl CustomRole {
+    /// The RBAC role this definition grants.
+    pub fn to_rbac(&self) -> warden_rbac::Role {
+        warden_rbac::roles::custom_org_role(
+            &self.name,
+            &self.display_name,
+            self.organization_id.as_uuid(),
+            self.organization_permissions.clone(),
+            self.organization_member_permissions.clone(),
+        )
+    }
+}
+
+string_enum!(
+    /// Who manages a group.
+    GroupSource {
+        /// Created through the API.
+        User => "user",
+        /// Created by IdP group sync.
+        Oidc => "oidc",
+    }
+);
+
+/// The name of every organization's implicit group, whose id is the organization's.
+pub const EVERYONE_GROUP: &str = "Everyone";
+
+/// A group of an organization's members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: GroupId,
+    pub organization_id: OrganizationId,
+    pub name: String,
+    pub display_name: String,
+    pub avatar_url: String,
+    pub quota_allowance: i32,
+    pub source: GroupSource,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl Group {
+    /// Whether this is the organization's Everyone group.
+    pub fn is_everyone(&self) -> bool {
+        self.id.as_uuid() == self.organization_id.as_uuid()
+    }
+}
+
+/// A group with its organization and members, as the API renders it.
+#[derive(Debug, Clone)]
+pub struct GroupDetails {
+    pub group: Group,
+    pub organization: Organization,
+    /// Members the caller may see (the service filters them).
+    pub members: Vec<User>,
+    /// All members, whether the caller may see them or not.
+    pub total_member_count: i64,
+}
+
+/// A membership together with the member's user record.
+#[derive(Debug, Clone)]
+pub struct MemberWithUser {
+    pub member: OrganizationMember,
+    pub user: User,
+}
+
+/// A stored audit record with what it refers to, for reading.
+#[derive(Debug, Clone)]
+pub struct AuditLog {
+    pub entry: AuditEntry,
+    pub user: Option<User>,
+    pub organization: Option<Organization>,
 }

@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::error::RepoError;
-use crate::ids::{ApiKeyId, OrganizationId, UserId};
+use crate::ids::{ApiKeyId, GroupId, OrganizationId, UserId};
 use crate::model::{
-    ApiKey, AuditEntry, NewUser, Organization, OrganizationMember, User, UserCredentials,
-    UserStatus,
+    ApiKey, AuditAction, AuditEntry, AuditLog, CustomRole, Group, GroupDetails, MemberWithUser,
+    NewUser, Organization, OrganizationMember, User, UserCredentials, UserStatus,
 };
 
 /// Result of a repository call.
@@ -157,6 +157,10 @@ pub struct Session {
     pub key: ApiKey,
     pub user: User,
     pub memberships: Vec<OrganizationMember>,
+    /// The explicit groups the user belongs to (Everyone is implied by membership).
+    pub groups: Vec<GroupId>,
+    /// Definitions of the custom roles the user holds.
+    pub custom_roles: Vec<CustomRole>,
 }
 
 /// API keys and the per-request session lookup.
@@ -183,4 +187,137 @@ pub trait ApiKeyRepo: Send + Sync {
     async fn list_tokens(&self, user: Option<UserId>) -> RepoResult<Vec<(ApiKey, String)>>;
     /// Deletes one key.
     async fn delete(&self, id: &ApiKeyId, audit: Option<AuditEntry>) -> RepoResult<()>;
+}
+
+/// A member listing's filter and window.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberQuery {
+    /// Free text over username, email and name (case-insensitive substring).
+    pub search: Option<String>,
+    pub user_id: Option<UserId>,
+    /// Restrict to these users (the caller's visibility, from RBAC).
+    pub only_ids: Option<Vec<UserId>>,
+    pub after_id: Option<UserId>,
+    pub offset: i64,
+    /// `None` = no limit.
+    pub limit: Option<i64>,
+}
+
+/// Organization memberships and member roles.
+#[async_trait]
+pub trait MemberRepo: Send + Sync {
+    /// Adds a user to an organization with no roles; `Conflict` if already a member.
+    async fn add(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<OrganizationMember>;
+    /// One membership with its user; `NotFound` if not a member.
+    async fn get(&self, org: OrganizationId, user: UserId) -> RepoResult<MemberWithUser>;
+    /// Members ordered by username, with the total matching the filter.
+    async fn list(
+        &self,
+        org: OrganizationId,
+        query: MemberQuery,
+    ) -> RepoResult<(Vec<MemberWithUser>, i64)>;
+    /// Removes a membership (and the user's groups and roles there).
+    async fn remove(&self, org: OrganizationId, user: UserId, audit: AuditEntry) -> RepoResult<()>;
+    /// Replaces a member's organization roles, serialized against concurrent updates.
+    async fn set_roles(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        roles: Vec<String>,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<OrganizationMember>;
+}
+
+/// Custom organization roles.
+#[async_trait]
+pub trait RoleRepo: Send + Sync {
+    /// An organization's custom roles by name.
+    async fn list(&self, org: OrganizationId) -> RepoResult<Vec<CustomRole>>;
+    /// One custom role by name (case-insensitive).
+    async fn get(&self, org: OrganizationId, name: &str) -> RepoResult<CustomRole>;
+    /// Stores a new role; `Conflict` if the name is taken.
+    async fn create(&self, role: CustomRole, audit: AuditEntry) -> RepoResult<CustomRole>;
+    /// Replaces a role's display name and permissions; `NotFound` if absent.
+    async fn update(&self, role: CustomRole, audit: AuditEntry) -> RepoResult<CustomRole>;
+    /// Deletes a role and unassigns it from every member; `NotFound` if absent.
+    async fn delete(&self, org: OrganizationId, name: &str, audit: AuditEntry) -> RepoResult<()>;
+}
+
+/// A filter over groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupQuery {
+    pub organization: Option<OrganizationId>,
+    /// Groups this user belongs to (Everyone included for the user's organizations).
+    pub has_member: Option<UserId>,
+    pub ids: Option<Vec<GroupId>>,
+}
+
+/// A change to a group; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default)]
+pub struct GroupPatch {
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub quota_allowance: Option<i32>,
+    pub add_users: Vec<UserId>,
+    pub remove_users: Vec<UserId>,
+}
+
+/// Groups and group membership.
+#[async_trait]
+pub trait GroupRepo: Send + Sync {
+    /// Groups matching the filter, with organization and members, by name.
+    async fn list(&self, query: GroupQuery) -> RepoResult<Vec<GroupDetails>>;
+    /// One group by id.
+    async fn get(&self, id: GroupId) -> RepoResult<GroupDetails>;
+    /// One group by organization and name (case-insensitive).
+    async fn get_by_name(&self, org: OrganizationId, name: &str) -> RepoResult<GroupDetails>;
+    /// Creates a group; `Conflict` if the name is taken in the organization.
+    async fn create(&self, group: Group, audit: AuditEntry) -> RepoResult<GroupDetails>;
+    /// Applies a patch in one transaction, serialized per group. Adding a member
+    /// already present or removing a non-member is `Conflict("member:<id>")` /
+    /// `NotFound`; adding a non-member of the organization is `MissingReference`.
+    async fn update(
+        &self,
+        id: GroupId,
+        patch: GroupPatch,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<GroupDetails>;
+    /// Deletes a group.
+    async fn delete(&self, id: GroupId, audit: AuditEntry) -> RepoResult<()>;
+}
+
+/// A filter over the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub resource_type: Option<String>,
+    pub resource_id: Option<String>,
+    pub resource_target: Option<String>,
+    pub action: Option<AuditAction>,
+    pub actor: Option<UserId>,
+    pub actor_email: Option<String>,
+    pub organization: Option<OrganizationId>,
+    pub request_id: Option<uuid::Uuid>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    /// Restrict to entries of these organizations (the caller's visibility);
+    /// `None` = everything.
+    pub only_orgs: Option<Vec<OrganizationId>>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// Reading the audit log (writing happens inside every mutation's transaction).
+#[async_trait]
+pub trait AuditRepo: Send + Sync {
+    /// Newest first, with the total matching (capped at `count_cap`).
+    async fn list(&self, query: AuditQuery, count_cap: i64) -> RepoResult<(Vec<AuditLog>, i64)>;
 }

@@ -67,6 +67,19 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = presented_token(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let meta = warden_domain::model::RequestMeta {
+            request_id: Some(uuid::Uuid::new_v4()),
+            ip: req
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default(),
+            user_agent: req
+                .headers()
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+        };
         Box::pin(async move {
             let state = state.ok_or_else(|| {
                 ApiError::from(warden_domain::DomainError::Internal(
@@ -74,7 +87,9 @@ impl FromRequest for Authenticated {
                 ))
             })?;
             let token = token.ok_or_else(missing_token)?;
-            Ok(Authenticated(state.services.authenticate(&token).await?))
+            let mut actor = state.services.authenticate(&token).await?;
+            actor.request = meta;
+            Ok(Authenticated(actor))
         })
     }
 }

@@ -330,3 +330,416 @@ pub struct BuildInfoResponse {
     pub deployment_id: String,
     pub telemetry: bool,
 }
+
+/// `codersdk.Permission`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Permission {
+    #[serde(default)]
+    pub negate: bool,
+    pub resource_type: String,
+    pub action: String,
+}
+
+impl From<&warden_rbac::Permission> for Permission {
+    fn from(p: &warden_rbac::Permission) -> Self {
+        Self {
+            negate: p.negate,
+            resource_type: p.resource_type.as_str().to_owned(),
+            action: p.action.as_str().to_owned(),
+        }
+    }
+}
+
+fn perms(list: &[warden_rbac::Permission]) -> Vec<Permission> {
+    list.iter().map(Permission::from).collect()
+}
+
+/// `codersdk.AssignableRoles`: a role with whether the caller may assign it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AssignableRoles {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<Uuid>,
+    pub display_name: String,
+    pub site_permissions: Vec<Permission>,
+    pub organization_permissions: Vec<Permission>,
+    pub organization_member_permissions: Vec<Permission>,
+    pub user_permissions: Vec<Permission>,
+    pub assignable: bool,
+    pub built_in: bool,
+}
+
+impl From<warden_domain::services::roles::AssignableRole> for AssignableRoles {
+    fn from(r: warden_domain::services::roles::AssignableRole) -> Self {
+        Self {
+            name: r.name,
+            organization_id: r.organization_id.map(|o| o.as_uuid()),
+            display_name: r.display_name,
+            site_permissions: perms(&r.site_permissions),
+            organization_permissions: perms(&r.organization_permissions),
+            organization_member_permissions: perms(&r.organization_member_permissions),
+            user_permissions: perms(&r.user_permissions),
+            assignable: r.assignable,
+            built_in: r.built_in,
+        }
+    }
+}
+
+/// `codersdk.Role`: what custom-role creation and update return.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Role {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<Uuid>,
+    pub display_name: String,
+    pub site_permissions: Vec<Permission>,
+    pub organization_permissions: Vec<Permission>,
+    pub organization_member_permissions: Vec<Permission>,
+    pub user_permissions: Vec<Permission>,
+}
+
+impl From<warden_domain::services::roles::AssignableRole> for Role {
+    fn from(r: warden_domain::services::roles::AssignableRole) -> Self {
+        let a = AssignableRoles::from(r);
+        Self {
+            name: a.name,
+            organization_id: a.organization_id,
+            display_name: a.display_name,
+            site_permissions: a.site_permissions,
+            organization_permissions: a.organization_permissions,
+            organization_member_permissions: a.organization_member_permissions,
+            user_permissions: a.user_permissions,
+        }
+    }
+}
+
+/// `codersdk.CustomRoleRequest` (older clients omit `organization_member_permissions`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct CustomRoleRequest {
+    pub name: String,
+    pub display_name: String,
+    pub site_permissions: Vec<Permission>,
+    pub organization_permissions: Vec<Permission>,
+    pub organization_member_permissions: Vec<Permission>,
+    pub user_permissions: Vec<Permission>,
+}
+
+/// `codersdk.UpdateRoles`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct UpdateRoles {
+    pub roles: Vec<String>,
+}
+
+fn slim_org_roles(org: Uuid, names: &[String]) -> Vec<SlimRole> {
+    names
+        .iter()
+        .map(|name| SlimRole {
+            display_name: roles::display_name(name).unwrap_or_default().to_owned(),
+            name: name.clone(),
+            organization_id: Some(org),
+        })
+        .collect()
+}
+
+/// `codersdk.OrganizationMember`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrganizationMember {
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub roles: Vec<SlimRole>,
+}
+
+impl From<model::OrganizationMember> for OrganizationMember {
+    fn from(m: model::OrganizationMember) -> Self {
+        let org = m.organization_id.as_uuid();
+        Self {
+            user_id: m.user_id.as_uuid(),
+            organization_id: org,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            roles: slim_org_roles(org, &m.roles),
+        }
+    }
+}
+
+/// `codersdk.OrganizationMemberWithUserData`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrganizationMemberWithUserData {
+    pub username: String,
+    pub name: String,
+    pub avatar_url: String,
+    pub email: String,
+    pub global_roles: Vec<SlimRole>,
+    pub has_ai_seat: bool,
+    pub is_service_account: bool,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    pub login_type: String,
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub user_created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub user_updated_at: OffsetDateTime,
+    pub user_id: Uuid,
+    pub organization_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    pub roles: Vec<SlimRole>,
+}
+
+impl From<model::MemberWithUser> for OrganizationMemberWithUserData {
+    fn from(m: model::MemberWithUser) -> Self {
+        let member = OrganizationMember::from(m.member);
+        let user = User::from(m.user);
+        Self {
+            username: user.username,
+            name: user.name,
+            avatar_url: user.avatar_url,
+            email: user.email,
+            global_roles: user.roles,
+            has_ai_seat: false,
+            is_service_account: user.is_service_account,
+            last_seen_at: user.last_seen_at,
+            login_type: user.login_type,
+            status: user.status,
+            user_created_at: user.created_at,
+            user_updated_at: user.updated_at,
+            user_id: member.user_id,
+            organization_id: member.organization_id,
+            created_at: member.created_at,
+            updated_at: member.updated_at,
+            roles: member.roles,
+        }
+    }
+}
+
+/// `codersdk.PaginatedMembersResponse`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PaginatedMembersResponse {
+    pub members: Vec<OrganizationMemberWithUserData>,
+    pub count: i64,
+}
+
+/// `codersdk.ReducedUser`, as listed in groups.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReducedUser {
+    pub id: Uuid,
+    pub username: String,
+    pub name: String,
+    pub avatar_url: String,
+    pub email: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    pub status: String,
+    pub login_type: String,
+    pub is_service_account: bool,
+    pub theme_preference: String,
+}
+
+impl From<model::User> for ReducedUser {
+    fn from(u: model::User) -> Self {
+        let u = User::from(u);
+        Self {
+            id: u.id,
+            username: u.username,
+            name: u.name,
+            avatar_url: u.avatar_url,
+            email: u.email,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+            last_seen_at: u.last_seen_at,
+            status: u.status,
+            login_type: u.login_type,
+            is_service_account: u.is_service_account,
+            theme_preference: u.theme_preference,
+        }
+    }
+}
+
+/// `codersdk.Group`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Group {
+    pub id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub organization_id: Uuid,
+    pub organization_name: String,
+    pub organization_display_name: String,
+    pub members: Vec<ReducedUser>,
+    pub total_member_count: i64,
+    pub avatar_url: String,
+    pub quota_allowance: i32,
+    /// `user` or `oidc`.
+    pub source: String,
+}
+
+impl From<model::GroupDetails> for Group {
+    fn from(d: model::GroupDetails) -> Self {
+        Self {
+            id: d.group.id.as_uuid(),
+            name: d.group.name,
+            display_name: d.group.display_name,
+            organization_id: d.group.organization_id.as_uuid(),
+            organization_name: d.organization.name.into_inner(),
+            organization_display_name: d.organization.display_name,
+            members: d.members.into_iter().map(ReducedUser::from).collect(),
+            total_member_count: d.total_member_count,
+            avatar_url: d.group.avatar_url,
+            quota_allowance: d.group.quota_allowance,
+            source: d.group.source.as_str().to_owned(),
+        }
+    }
+}
+
+/// `codersdk.CreateGroupRequest`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct CreateGroupRequest {
+    pub name: String,
+    pub display_name: String,
+    pub avatar_url: String,
+    pub quota_allowance: i32,
+}
+
+/// `codersdk.PatchGroupRequest`: omitted fields stay unchanged.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct PatchGroupRequest {
+    pub add_users: Vec<String>,
+    pub remove_users: Vec<String>,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub quota_allowance: Option<i32>,
+}
+
+/// The organization of an audit log entry.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MinimalOrganization {
+    pub id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub icon: String,
+}
+
+/// `codersdk.AuditLog`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditLog {
+    pub id: Uuid,
+    pub request_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    pub ip: String,
+    pub user_agent: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub resource_target: String,
+    pub resource_icon: String,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub diff: serde_json::Value,
+    pub status_code: i32,
+    #[schema(value_type = Object)]
+    pub additional_fields: serde_json::Value,
+    pub description: String,
+    pub resource_link: String,
+    pub is_deleted: bool,
+    pub organization_id: Uuid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<MinimalOrganization>,
+    pub user: Option<User>,
+}
+
+impl From<model::AuditLog> for AuditLog {
+    fn from(log: model::AuditLog) -> Self {
+        let e = log.entry;
+        let diff = match e.diff {
+            serde_json::Value::Object(map) => serde_json::Value::Object(
+                map.into_iter()
+                    .map(|(k, mut v)| {
+                        if let serde_json::Value::Object(change) = &mut v {
+                            change.insert("secret".into(), serde_json::Value::Bool(false));
+                        }
+                        (k, v)
+                    })
+                    .collect(),
+            ),
+            other => other,
+        };
+        let friendly_type = match e.resource_type.as_str() {
+            "api_key" => "token",
+            "custom_role" => "custom role",
+            "organization_member" => "organization member",
+            other => other,
+        };
+        let verb = match e.action {
+            model::AuditAction::Create => "created",
+            model::AuditAction::Write => "updated",
+            model::AuditAction::Delete => "deleted",
+            model::AuditAction::Login => "logged in",
+            model::AuditAction::Logout => "logged out",
+            model::AuditAction::Register => "registered",
+        };
+        let description = if e.resource_type == "api_key"
+            && matches!(
+                e.action,
+                model::AuditAction::Login
+                    | model::AuditAction::Logout
+                    | model::AuditAction::Register
+            ) {
+            format!("{{user}} {verb}")
+        } else {
+            format!("{{user}} {verb} {friendly_type} {{target}}")
+        };
+        Self {
+            id: e.id.as_uuid(),
+            request_id: e.request.request_id.unwrap_or_default(),
+            time: e.time,
+            ip: e.request.ip,
+            user_agent: e.request.user_agent,
+            resource_link: if e.resource_type == "user" {
+                format!("/users?filter={}", e.resource_target)
+            } else {
+                String::new()
+            },
+            resource_type: e.resource_type,
+            resource_id: e.resource_id,
+            resource_target: e.resource_target,
+            resource_icon: String::new(),
+            action: e.action.as_str().to_owned(),
+            diff,
+            status_code: e.status_code,
+            additional_fields: serde_json::json!({}),
+            description,
+            is_deleted: false,
+            organization_id: e.organization_id.map(|o| o.as_uuid()).unwrap_or_default(),
+            organization: log.organization.map(|o| MinimalOrganization {
+                id: o.id.as_uuid(),
+                name: o.name.into_inner(),
+                display_name: o.display_name,
+                icon: o.icon,
+            }),
+            user: log.user.map(User::from),
+        }
+    }
+}
+
+/// `codersdk.AuditLogResponse`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditLogResponse {
+    pub audit_logs: Vec<AuditLog>,
+    pub count: i64,
+    pub count_cap: i64,
+}

@@ -42,7 +42,7 @@ pub struct AppState {
 /// Registers every route. `/api/v2` routes are ordered so literal segments win over
 /// parameters (`/users/first` before `/users/{user}`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use routes::{keys, meta, organizations, users};
+    use routes::{audit, groups, keys, members, meta, organizations, roles, users};
     cfg.service(
         web::scope("/api/v2")
             .service(meta::build_info)
@@ -51,6 +51,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(users::post_first_user)
             .service(users::login)
             .service(users::logout)
+            .service(members::site_roles)
             .service(users::list_users)
             .service(users::create_user)
             .service(keys::create_session_key)
@@ -67,7 +68,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(organizations::create_organization)
             .service(organizations::get_organization)
             .service(organizations::update_organization)
-            .service(organizations::delete_organization),
+            .service(organizations::delete_organization)
+            .service(members::list_members)
+            .service(members::paginated_members)
+            .service(members::organization_roles)
+            .service(roles::create_role)
+            .service(roles::update_role)
+            .service(roles::delete_role)
+            .service(members::get_member)
+            .service(members::add_member)
+            .service(members::remove_member)
+            .service(members::update_member_roles)
+            .service(groups::organization_groups)
+            .service(groups::create_group)
+            .service(groups::get_group_by_name)
+            .service(groups::list_groups)
+            .service(groups::get_group)
+            .service(groups::update_group)
+            .service(groups::delete_group)
+            .service(audit::audit_logs),
     )
     .default_service(web::to(route_not_found));
 }

@@ -39,6 +39,7 @@
 
 mod compiled;
 mod error;
+mod escalation;
 mod object;
 mod permission;
 mod resource;
@@ -49,6 +50,7 @@ mod subject;
 
 pub use compiled::Vote;
 pub use error::RbacError;
+pub use escalation::{EscalationError, check_grantable};
 pub use object::Object;
 pub use permission::Permission;
 pub use resource::{Action, ResourceType};

@@ -258,6 +258,19 @@ fn write_transaction<T>(
     }
 }
 
+/// A stable advisory-lock key for a UUID-identified thing within a namespace (the
+/// same in every replica, unlike a process-local hash).
+pub fn lock_key(namespace: u8, ids: &[uuid::Uuid]) -> i64 {
+    let mut key = u64::from(namespace) << 56;
+    for id in ids {
+        let bytes = id.as_bytes();
+        let mut half = [0u8; 8];
+        half.copy_from_slice(&bytes[..8]);
+        key ^= u64::from_be_bytes(half).rotate_left(u32::from(namespace));
+    }
+    i64::from_ne_bytes(key.to_ne_bytes())
+}
+
 /// Serializes writers that read-check-then-write the same thing (the first user, a
 /// group's member list). PostgreSQL: a transaction-scoped advisory lock on `key`.
 /// SQLite: nothing to do, `BEGIN IMMEDIATE` already admits one writer at a time.

@@ -17,9 +17,15 @@ use std::sync::Arc;
 
 pub use db::{Backend, Database, DatabaseUrl, PoolConfig};
 pub use repos::api_keys::DieselApiKeyRepo;
+pub use repos::audit::DieselAuditRepo;
+pub use repos::groups::DieselGroupRepo;
+pub use repos::members::DieselMemberRepo;
 pub use repos::organizations::DieselOrganizationRepo;
+pub use repos::roles::DieselRoleRepo;
 pub use repos::users::DieselUserRepo;
-use warden_domain::ports::{ApiKeyRepo, OrganizationRepo, UserRepo};
+use warden_domain::ports::{
+    ApiKeyRepo, AuditRepo, GroupRepo, MemberRepo, OrganizationRepo, RoleRepo, UserRepo,
+};
 
 /// Every repository adapter over one database.
 #[derive(Clone)]
@@ -27,6 +33,10 @@ pub struct Repositories {
     pub users: Arc<dyn UserRepo>,
     pub organizations: Arc<dyn OrganizationRepo>,
     pub api_keys: Arc<dyn ApiKeyRepo>,
+    pub members: Arc<dyn MemberRepo>,
+    pub roles: Arc<dyn RoleRepo>,
+    pub groups: Arc<dyn GroupRepo>,
+    pub audit: Arc<dyn AuditRepo>,
 }
 
 impl Repositories {
@@ -36,6 +46,10 @@ impl Repositories {
             users: Arc::new(DieselUserRepo::new(db.clone())),
             organizations: Arc::new(DieselOrganizationRepo::new(db.clone())),
             api_keys: Arc::new(DieselApiKeyRepo::new(db.clone())),
+            members: Arc::new(DieselMemberRepo::new(db.clone())),
+            roles: Arc::new(DieselRoleRepo::new(db.clone())),
+            groups: Arc::new(DieselGroupRepo::new(db.clone())),
+            audit: Arc::new(DieselAuditRepo::new(db.clone())),
         }
     }
 }

@@ -207,7 +207,7 @@ impl ApiKeyRow {
     }
 }
 
-#[derive(Debug, Clone, Insertable)]
+#[derive(Debug, Clone, Insertable, Queryable, Selectable)]
 #[diesel(table_name = audit_logs)]
 pub struct AuditRow {
     pub id: String,
@@ -219,11 +219,19 @@ pub struct AuditRow {
     pub resource_id: String,
     pub resource_target: String,
     pub diff: String,
+    pub request_id: Option<String>,
+    pub ip: String,
+    pub user_agent: String,
+    pub status_code: i32,
 }
 
 impl AuditRow {
     pub fn from_entity(a: &AuditEntry) -> Self {
         Self {
+            request_id: a.request.request_id.map(|r| r.to_string()),
+            ip: a.request.ip.clone(),
+            user_agent: a.request.user_agent.clone(),
+            status_code: a.status_code,
             id: a.id.to_string(),
             time: to_db(a.time),
             user_id: a.actor.map(|u| u.to_string()),
@@ -233,6 +241,101 @@ impl AuditRow {
             resource_id: a.resource_id.clone(),
             resource_target: a.resource_target.clone(),
             diff: a.diff.to_string(),
+        }
+    }
+}
+
+impl AuditRow {
+    pub fn into_entity(self) -> Result<warden_domain::model::AuditEntry, RepoError> {
+        Ok(warden_domain::model::AuditEntry {
+            id: parse_uuid("audit id", &self.id)?,
+            time: from_db(self.time),
+            request: warden_domain::model::RequestMeta {
+                request_id: self.request_id.as_deref().and_then(|r| r.parse().ok()),
+                ip: self.ip,
+                user_agent: self.user_agent,
+            },
+            status_code: self.status_code,
+            actor: self
+                .user_id
+                .as_deref()
+                .map(|u| parse_uuid("user id", u))
+                .transpose()?,
+            organization_id: self
+                .organization_id
+                .as_deref()
+                .map(|o| parse_uuid("organization id", o))
+                .transpose()?,
+            action: self
+                .action
+                .parse()
+                .map_err(|e: String| corrupt("audit action", e))?,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+            resource_target: self.resource_target,
+            diff: serde_json::from_str(&self.diff).unwrap_or_default(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = crate::schema::groups)]
+pub struct GroupRow {
+    pub id: String,
+    pub organization_id: String,
+    pub name: String,
+    pub display_name: String,
+    pub avatar_url: String,
+    pub quota_allowance: i32,
+    pub source: String,
+    pub created_at: PrimitiveDateTime,
+    pub updated_at: PrimitiveDateTime,
+}
+
+impl GroupRow {
+    pub fn from_entity(g: &warden_domain::model::Group) -> Self {
+        Self {
+            id: g.id.to_string(),
+            organization_id: g.organization_id.to_string(),
+            name: g.name.clone(),
+            display_name: g.display_name.clone(),
+            avatar_url: g.avatar_url.clone(),
+            quota_allowance: g.quota_allowance,
+            source: g.source.as_str().to_owned(),
+            created_at: to_db(g.created_at),
+            updated_at: to_db(g.updated_at),
+        }
+    }
+
+    pub fn into_entity(self) -> Result<warden_domain::model::Group, RepoError> {
+        Ok(warden_domain::model::Group {
+            id: parse_uuid("group id", &self.id)?,
+            organization_id: parse_uuid("organization id", &self.organization_id)?,
+            name: self.name,
+            display_name: self.display_name,
+            avatar_url: self.avatar_url,
+            quota_allowance: self.quota_allowance,
+            source: self
+                .source
+                .parse()
+                .map_err(|e: String| corrupt("group source", e))?,
+            created_at: from_db(self.created_at),
+            updated_at: from_db(self.updated_at),
+        })
+    }
+
+    /// The Everyone group row of a new organization.
+    pub fn everyone(org: &Organization) -> Self {
+        Self {
+            id: org.id.to_string(),
+            organization_id: org.id.to_string(),
+            name: warden_domain::model::EVERYONE_GROUP.to_owned(),
+            display_name: String::new(),
+            avatar_url: String::new(),
+            quota_allowance: 0,
+            source: "user".to_owned(),
+            created_at: to_db(org.created_at),
+            updated_at: to_db(org.updated_at),
         }
     }
 }

@@ -84,6 +84,53 @@ diesel::table! {
         resource_id -> Text,
         resource_target -> Text,
         diff -> Text,
+        request_id -> Nullable<Text>,
+        ip -> Text,
+        user_agent -> Text,
+        status_code -> Integer,
+    }
+}
+
+diesel::table! {
+    custom_roles (organization_id, name) {
+        organization_id -> Text,
+        name -> Text,
+        display_name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    custom_role_permissions (organization_id, role_name, level, resource_type, action, negate) {
+        organization_id -> Text,
+        role_name -> Text,
+        level -> Text,
+        resource_type -> Text,
+        action -> Text,
+        negate -> Bool,
+    }
+}
+
+diesel::table! {
+    groups (id) {
+        id -> Text,
+        organization_id -> Text,
+        name -> Text,
+        display_name -> Text,
+        avatar_url -> Text,
+        quota_allowance -> Integer,
+        source -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_members (group_id, user_id) {
+        group_id -> Text,
+        organization_id -> Text,
+        user_id -> Text,
     }
 }
 
@@ -91,6 +138,9 @@ diesel::joinable!(user_site_roles -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(organization_members -> users (user_id));
 diesel::joinable!(organization_members -> organizations (organization_id));
+diesel::joinable!(groups -> organizations (organization_id));
+diesel::joinable!(group_members -> groups (group_id));
+diesel::joinable!(group_members -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -100,6 +150,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     organization_member_roles,
     api_keys,
     audit_logs,
+    custom_roles,
+    custom_role_permissions,
+    groups,
+    group_members,
 );
 
 diesel::define_sql_function! {

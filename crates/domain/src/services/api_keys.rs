@@ -6,7 +6,7 @@ use warden_rbac::{Action, AllowListEntry, Object, ResourceType, Scope};
 use crate::actor::Actor;
 use crate::error::{DomainError, DomainResult, RepoError};
 use crate::ids::{ApiKeyId, UserId};
-use crate::model::{ApiKey, AuditAction, AuditEntry, LoginType, User};
+use crate::model::{ApiKey, AuditAction, LoginType, User};
 use crate::services::Services;
 use crate::services::auth::{ALLOW_ALL, SCOPE_ALL};
 use crate::token::GeneratedApiKey;
@@ -195,14 +195,7 @@ impl Services {
         } else {
             token_name.clone()
         };
-        let audit = AuditEntry::new(
-            now,
-            Some(actor.user.id),
-            AuditAction::Create,
-            "api_key",
-            &key.id,
-            target,
-        );
+        let audit = actor.audit(now, AuditAction::Create, "api_key", &key.id, target);
         match self.ports.api_keys.create(key, Some(audit)).await {
             Ok(_) => Ok(generated.token),
             Err(RepoError::Conflict(_)) => Err(DomainError::Conflict {
@@ -263,9 +256,8 @@ impl Services {
     pub async fn delete_key(&self, actor: &Actor, param: &str, key_id: &str) -> DomainResult<()> {
         let key = self.get_key(actor, param, key_id).await?;
         actor.require_visible(Action::Delete, &key_object(key.user_id))?;
-        let audit = AuditEntry::new(
+        let audit = actor.audit(
             self.now(),
-            Some(actor.user.id),
             AuditAction::Delete,
             "api_key",
             &key.id,

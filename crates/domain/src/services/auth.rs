@@ -5,6 +5,7 @@ use time::Duration;
 use crate::actor::Actor;
 use crate::error::{DomainError, DomainResult, RepoError};
 use crate::model::{ApiKey, AuditAction, AuditEntry, LoginType, UserStatus};
+use crate::ports::Session;
 use crate::services::Services;
 use crate::token::{GeneratedApiKey, secret_matches, split_token};
 use crate::values::Password;
@@ -92,7 +93,11 @@ impl Services {
                 .touch(&key.id, user.id, now, key.expires_at)
                 .await?;
         }
-        Ok(Actor::from_session(user, key, &session.memberships))
+        Ok(Actor::from_session(Session {
+            key,
+            user,
+            ..session
+        }))
     }
 
     /// Password login: returns a new session token. Unknown email and wrong password
@@ -187,9 +192,8 @@ impl Services {
 
     /// Logs out: deletes the key the actor authenticated with.
     pub async fn logout(&self, actor: &Actor) -> DomainResult<()> {
-        let audit = AuditEntry::new(
+        let audit = actor.audit(
             self.now(),
-            Some(actor.user.id),
             AuditAction::Logout,
             "api_key",
             &actor.key.id,

@@ -2,9 +2,13 @@
 //! authorizes the actor through `warden-rbac`, and makes at most one writing port call.
 
 pub mod api_keys;
+pub mod audit;
 pub mod auth;
+pub mod groups;
+pub mod members;
 pub mod organizations;
 pub mod pagination;
+pub mod roles;
 pub mod users;
 
 #[cfg(test)]
@@ -14,7 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ports::{
-    ApiKeyRepo, Clock, OrganizationRepo, PasswordHasher, SecretGenerator, UserRepo,
+    ApiKeyRepo, AuditRepo, Clock, GroupRepo, MemberRepo, OrganizationRepo, PasswordHasher,
+    RoleRepo, SecretGenerator, UserRepo,
 };
 
 /// Tunables of the use cases, set by the binary from flags.
@@ -45,6 +50,10 @@ pub struct Ports {
     pub users: Arc<dyn UserRepo>,
     pub organizations: Arc<dyn OrganizationRepo>,
     pub api_keys: Arc<dyn ApiKeyRepo>,
+    pub members: Arc<dyn MemberRepo>,
+    pub roles: Arc<dyn RoleRepo>,
+    pub groups: Arc<dyn GroupRepo>,
+    pub audit: Arc<dyn AuditRepo>,
     pub clock: Arc<dyn Clock>,
     pub secrets: Arc<dyn SecretGenerator>,
     pub passwords: Arc<dyn PasswordHasher>,

@@ -5,7 +5,7 @@ use warden_rbac::{Action, Object, ResourceType};
 use crate::actor::Actor;
 use crate::error::{DomainError, DomainResult, FieldError, RepoError};
 use crate::ids::OrganizationId;
-use crate::model::{AuditAction, AuditEntry, Organization};
+use crate::model::{AuditAction, Organization};
 use crate::ports::OrganizationPatch;
 use crate::services::Services;
 use crate::values::{OrganizationName, display_name_valid};
@@ -116,15 +116,15 @@ impl Services {
             created_at: now,
             updated_at: now,
         };
-        let audit = AuditEntry::new(
-            now,
-            Some(actor.user.id),
-            AuditAction::Create,
-            "organization",
-            org.id,
-            org.name.as_str(),
-        )
-        .in_org(org.id);
+        let audit = actor
+            .audit(
+                now,
+                AuditAction::Create,
+                "organization",
+                org.id,
+                org.name.as_str(),
+            )
+            .in_org(org.id);
         self.ports
             .organizations
             .create(org, actor.user.id, Vec::new(), audit)
@@ -170,15 +170,15 @@ impl Services {
             return Err(validation_failed(validations));
         }
         let now = self.now();
-        let mut audit = AuditEntry::new(
-            now,
-            Some(actor.user.id),
-            AuditAction::Write,
-            "organization",
-            org.id,
-            org.name.as_str(),
-        )
-        .in_org(org.id);
+        let mut audit = actor
+            .audit(
+                now,
+                AuditAction::Write,
+                "organization",
+                org.id,
+                org.name.as_str(),
+            )
+            .in_org(org.id);
         if let Some(n) = &name {
             audit = audit.with_change("name", org.name.as_str(), n.as_str());
         }
@@ -227,15 +227,15 @@ impl Services {
                 "",
             ));
         }
-        let audit = AuditEntry::new(
-            self.now(),
-            Some(actor.user.id),
-            AuditAction::Delete,
-            "organization",
-            org.id,
-            org.name.as_str(),
-        )
-        .in_org(org.id);
+        let audit = actor
+            .audit(
+                self.now(),
+                AuditAction::Delete,
+                "organization",
+                org.id,
+                org.name.as_str(),
+            )
+            .in_org(org.id);
         self.ports.organizations.delete(org.id, audit).await?;
         Ok(())
     }

@@ -111,6 +111,8 @@ struct State {
     keys: BTreeMap<String, ApiKey>,
     audit: Vec<AuditEntry>,
     touches: usize,
+    roles: Vec<crate::model::CustomRole>,
+    groups: Vec<(crate::model::Group, Vec<UserId>)>,
 }
 
 impl State {
@@ -456,6 +458,386 @@ impl OrganizationRepo for FakeStore {
 }
 
 #[async_trait]
+impl crate::ports::MemberRepo for FakeStore {
+    async fn add(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<OrganizationMember> {
+        let mut state = self.state();
+        if state
+            .members
+            .iter()
+            .any(|m| m.organization_id == org && m.user_id == user)
+        {
+            return Err(RepoError::Conflict("organization_members".into()));
+        }
+        let member = OrganizationMember {
+            organization_id: org,
+            user_id: user,
+            roles: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        };
+        state.members.push(member.clone());
+        state.audit.push(audit);
+        Ok(member)
+    }
+
+    async fn get(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+    ) -> RepoResult<crate::model::MemberWithUser> {
+        let state = self.state();
+        let member = state
+            .members
+            .iter()
+            .find(|m| m.organization_id == org && m.user_id == user)
+            .cloned()
+            .ok_or(RepoError::NotFound)?;
+        Ok(crate::model::MemberWithUser {
+            member,
+            user: state.user(user)?,
+        })
+    }
+
+    async fn list(
+        &self,
+        org: OrganizationId,
+        query: crate::ports::MemberQuery,
+    ) -> RepoResult<(Vec<crate::model::MemberWithUser>, i64)> {
+        let state = self.state();
+        let mut all: Vec<_> = state
+            .members
+            .iter()
+            .filter(|m| m.organization_id == org)
+            .filter(|m| {
+                query
+                    .only_ids
+                    .as_ref()
+                    .is_none_or(|ids| ids.contains(&m.user_id))
+            })
+            .map(|m| {
+                Ok(crate::model::MemberWithUser {
+                    member: m.clone(),
+                    user: state.user(m.user_id)?,
+                })
+            })
+            .collect::<RepoResult<_>>()?;
+        all.sort_by(|a, b| a.user.username.as_str().cmp(b.user.username.as_str()));
+        let count = all.len() as i64;
+        Ok((all, count))
+    }
+
+    async fn remove(&self, org: OrganizationId, user: UserId, audit: AuditEntry) -> RepoResult<()> {
+        let mut state = self.state();
+        let before = state.members.len();
+        state
+            .members
+            .retain(|m| !(m.organization_id == org && m.user_id == user));
+        if state.members.len() == before {
+            return Err(RepoError::NotFound);
+        }
+        state.audit.push(audit);
+        Ok(())
+    }
+
+    async fn set_roles(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        roles: Vec<String>,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<OrganizationMember> {
+        let mut state = self.state();
+        let member = state
+            .members
+            .iter_mut()
+            .find(|m| m.organization_id == org && m.user_id == user)
+            .ok_or(RepoError::NotFound)?;
+        member.roles = roles;
+        member.updated_at = now;
+        let member = member.clone();
+        state.audit.push(audit);
+        Ok(member)
+    }
+}
+
+#[async_trait]
+impl crate::ports::RoleRepo for FakeStore {
+    async fn list(&self, org: OrganizationId) -> RepoResult<Vec<crate::model::CustomRole>> {
+        Ok(self
+            .state()
+            .roles
+            .iter()
+            .filter(|r| r.organization_id == org)
+            .cloned()
+            .collect())
+    }
+
+    async fn get(&self, org: OrganizationId, name: &str) -> RepoResult<crate::model::CustomRole> {
+        self.state()
+            .roles
+            .iter()
+            .find(|r| r.organization_id == org && r.name.eq_ignore_ascii_case(name))
+            .cloned()
+            .ok_or(RepoError::NotFound)
+    }
+
+    async fn create(
+        &self,
+        role: crate::model::CustomRole,
+        audit: AuditEntry,
+    ) -> RepoResult<crate::model::CustomRole> {
+        let mut state = self.state();
+        if state.roles.iter().any(|r| {
+            r.organization_id == role.organization_id && r.name.eq_ignore_ascii_case(&role.name)
+        }) {
+            return Err(RepoError::Conflict("custom_roles".into()));
+        }
+        state.roles.push(role.clone());
+        state.audit.push(audit);
+        Ok(role)
+    }
+
+    async fn update(
+        &self,
+        role: crate::model::CustomRole,
+        audit: AuditEntry,
+    ) -> RepoResult<crate::model::CustomRole> {
+        let mut state = self.state();
+        let stored = state
+            .roles
+            .iter_mut()
+            .find(|r| r.organization_id == role.organization_id && r.name == role.name)
+            .ok_or(RepoError::NotFound)?;
+        *stored = role.clone();
+        state.audit.push(audit);
+        Ok(role)
+    }
+
+    async fn delete(&self, org: OrganizationId, name: &str, audit: AuditEntry) -> RepoResult<()> {
+        let mut state = self.state();
+        let before = state.roles.len();
+        state
+            .roles
+            .retain(|r| !(r.organization_id == org && r.name.eq_ignore_ascii_case(name)));
+        if state.roles.len() == before {
+            return Err(RepoError::NotFound);
+        }
+        for m in state
+            .members
+            .iter_mut()
+            .filter(|m| m.organization_id == org)
+        {
+            m.roles.retain(|r| !r.eq_ignore_ascii_case(name));
+        }
+        state.audit.push(audit);
+        Ok(())
+    }
+}
+
+impl State {
+    fn group_details(
+        &self,
+        group: &crate::model::Group,
+        members: &[UserId],
+    ) -> RepoResult<crate::model::GroupDetails> {
+        let members: Vec<User> = if group.is_everyone() {
+            self.members
+                .iter()
+                .filter(|m| m.organization_id == group.organization_id)
+                .map(|m| self.user(m.user_id))
+                .collect::<RepoResult<_>>()?
+        } else {
+            members
+                .iter()
+                .map(|u| self.user(*u))
+                .collect::<RepoResult<_>>()?
+        };
+        Ok(crate::model::GroupDetails {
+            group: group.clone(),
+            organization: self
+                .orgs
+                .get(&group.organization_id)
+                .cloned()
+                .ok_or(RepoError::NotFound)?,
+            total_member_count: members.len() as i64,
+            members,
+        })
+    }
+}
+
+#[async_trait]
+impl crate::ports::GroupRepo for FakeStore {
+    async fn list(
+        &self,
+        query: crate::ports::GroupQuery,
+    ) -> RepoResult<Vec<crate::model::GroupDetails>> {
+        let state = self.state();
+        state
+            .groups
+            .iter()
+            .filter(|(g, _)| query.organization.is_none_or(|o| g.organization_id == o))
+            .filter(|(g, _)| query.ids.as_ref().is_none_or(|ids| ids.contains(&g.id)))
+            .filter(|(_, members)| query.has_member.is_none_or(|u| members.contains(&u)))
+            .map(|(g, members)| state.group_details(g, members))
+            .collect()
+    }
+
+    async fn get(&self, id: crate::ids::GroupId) -> RepoResult<crate::model::GroupDetails> {
+        let state = self.state();
+        let (g, members) = state
+            .groups
+            .iter()
+            .find(|(g, _)| g.id == id)
+            .ok_or(RepoError::NotFound)?;
+        state.group_details(g, members)
+    }
+
+    async fn get_by_name(
+        &self,
+        org: OrganizationId,
+        name: &str,
+    ) -> RepoResult<crate::model::GroupDetails> {
+        let state = self.state();
+        let (g, members) = state
+            .groups
+            .iter()
+            .find(|(g, _)| g.organization_id == org && g.name.eq_ignore_ascii_case(name))
+            .ok_or(RepoError::NotFound)?;
+        state.group_details(g, members)
+    }
+
+    async fn create(
+        &self,
+        group: crate::model::Group,
+        audit: AuditEntry,
+    ) -> RepoResult<crate::model::GroupDetails> {
+        let mut state = self.state();
+        if state.groups.iter().any(|(g, _)| {
+            g.organization_id == group.organization_id && g.name.eq_ignore_ascii_case(&group.name)
+        }) {
+            return Err(RepoError::Conflict("groups".into()));
+        }
+        state.groups.push((group.clone(), Vec::new()));
+        state.audit.push(audit);
+        state.group_details(&group, &[])
+    }
+
+    async fn update(
+        &self,
+        id: crate::ids::GroupId,
+        patch: crate::ports::GroupPatch,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<crate::model::GroupDetails> {
+        let mut state = self.state();
+        let org = state
+            .groups
+            .iter()
+            .find(|(g, _)| g.id == id)
+            .map(|(g, _)| g.organization_id)
+            .ok_or(RepoError::NotFound)?;
+        for user in &patch.add_users {
+            if !state
+                .members
+                .iter()
+                .any(|m| m.organization_id == org && m.user_id == *user)
+            {
+                return Err(RepoError::MissingReference(user.to_string()));
+            }
+        }
+        let (group, members) = state
+            .groups
+            .iter_mut()
+            .find(|(g, _)| g.id == id)
+            .ok_or(RepoError::NotFound)?;
+        let mut next = members.clone();
+        for user in &patch.add_users {
+            if next.contains(user) {
+                return Err(RepoError::Conflict(format!("member:{user}")));
+            }
+            next.push(*user);
+        }
+        for user in &patch.remove_users {
+            let before = next.len();
+            next.retain(|u| u != user);
+            if next.len() == before {
+                return Err(RepoError::NotFound);
+            }
+        }
+        if let Some(name) = patch.name {
+            group.name = name;
+        }
+        if let Some(display_name) = patch.display_name {
+            group.display_name = display_name;
+        }
+        group.updated_at = now;
+        *members = next;
+        let (group, members) = (group.clone(), members.clone());
+        state.audit.push(audit);
+        state.group_details(&group, &members)
+    }
+
+    async fn delete(&self, id: crate::ids::GroupId, audit: AuditEntry) -> RepoResult<()> {
+        let mut state = self.state();
+        let before = state.groups.len();
+        state.groups.retain(|(g, _)| g.id != id);
+        if state.groups.len() == before {
+            return Err(RepoError::NotFound);
+        }
+        state.audit.push(audit);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::ports::AuditRepo for FakeStore {
+    async fn list(
+        &self,
+        query: crate::ports::AuditQuery,
+        count_cap: i64,
+    ) -> RepoResult<(Vec<crate::model::AuditLog>, i64)> {
+        let state = self.state();
+        let matching: Vec<_> = state
+            .audit
+            .iter()
+            .rev()
+            .filter(|e| {
+                query
+                    .resource_type
+                    .as_ref()
+                    .is_none_or(|t| &e.resource_type == t)
+            })
+            .filter(|e| {
+                query
+                    .only_orgs
+                    .as_ref()
+                    .is_none_or(|orgs| e.organization_id.is_some_and(|o| orgs.contains(&o)))
+            })
+            .cloned()
+            .collect();
+        let count = (matching.len() as i64).min(count_cap);
+        let logs = matching
+            .into_iter()
+            .skip(query.offset as usize)
+            .take(query.limit as usize)
+            .map(|entry| crate::model::AuditLog {
+                user: entry.actor.and_then(|u| state.user(u).ok()),
+                organization: None,
+                entry,
+            })
+            .collect();
+        Ok((logs, count))
+    }
+}
+
+#[async_trait]
 impl ApiKeyRepo for FakeStore {
     async fn create(&self, key: ApiKey, audit: Option<AuditEntry>) -> RepoResult<ApiKey> {
         let mut state = self.state();
@@ -485,10 +867,19 @@ impl ApiKeyRepo for FakeStore {
             .filter(|m| m.user_id == user.id)
             .cloned()
             .collect();
+        let groups = state
+            .groups
+            .iter()
+            .filter(|(_, members)| members.contains(&user.id))
+            .map(|(g, _)| g.id)
+            .collect();
+        let custom_roles = state.roles.clone();
         Ok(Session {
             key,
             user,
             memberships,
+            groups,
+            custom_roles,
         })
     }
 
@@ -571,6 +962,10 @@ fn harness() -> Harness {
             users: store.clone(),
             organizations: store.clone(),
             api_keys: store.clone(),
+            members: store.clone(),
+            roles: store.clone(),
+            groups: store.clone(),
+            audit: store.clone(),
             clock: clock.clone(),
             secrets: Arc::new(CountingSecrets::default()),
             passwords: hasher.clone(),

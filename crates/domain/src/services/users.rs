@@ -136,6 +136,20 @@ impl Services {
         Ok(user)
     }
 
+    /// Finds a user by `{user}` parameter without a visibility check; callers
+    /// authorize through another object (an organization's memberships).
+    pub(crate) async fn lookup_user_unchecked(&self, param: &str) -> DomainResult<User> {
+        let found = match param.parse::<UserId>() {
+            Ok(id) => self.ports.users.get(id).await,
+            Err(_) => self.ports.users.get_by_username(param).await,
+        };
+        match found {
+            Ok(user) => Ok(user),
+            Err(RepoError::NotFound) => Err(user_param_error(param)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Creates a user (an administrator's action). Checks run in Coder's order, so
     /// the same bad request gets the same first complaint.
     pub async fn create_user(&self, actor: &Actor, req: CreateUser) -> DomainResult<User> {
@@ -230,9 +244,8 @@ impl Services {
             organization_ids,
             now,
         };
-        let audit = AuditEntry::new(
+        let audit = actor.audit(
             now,
-            Some(actor.user.id),
             AuditAction::Create,
             "user",
             user.id,
@@ -292,15 +305,9 @@ impl Services {
         }
         let now = self.now();
         let action = AuditAction::Write;
-        let audit = AuditEntry::new(
-            now,
-            Some(actor.user.id),
-            action,
-            "user",
-            user.id,
-            user.username.as_str(),
-        )
-        .with_change("status", user.status.as_str(), status.as_str());
+        let audit = actor
+            .audit(now, action, "user", user.id, user.username.as_str())
+            .with_change("status", user.status.as_str(), status.as_str());
         Ok(self
             .ports
             .users
@@ -366,7 +373,7 @@ pub fn parse_user_query(q: &str) -> DomainResult<UserQuery> {
     let mut query = UserQuery::default();
     let mut errors = Vec::new();
     let mut searches = Vec::new();
-    for element in split_terms(&q.to_lowercase()) {
+    for element in split_query(&q.to_lowercase()) {
         let unquoted_colons = count_unquoted(&element, ':');
         if unquoted_colons == 0 {
             searches.push(element);
@@ -456,7 +463,7 @@ fn count_unquoted(s: &str, needle: char) -> usize {
 }
 
 /// Splits on spaces outside double quotes.
-fn split_terms(q: &str) -> Vec<String> {
+pub(crate) fn split_query(q: &str) -> Vec<String> {
     let mut terms = Vec::new();
     let mut current = String::new();
     let mut quoted = false;

@@ -1,6 +1,10 @@
 //! Handlers, one module per API area.
 
+pub mod audit;
+pub mod groups;
 pub mod keys;
+pub mod members;
 pub mod meta;
 pub mod organizations;
+pub mod roles;
 pub mod users;

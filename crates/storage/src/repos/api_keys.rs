@@ -12,8 +12,10 @@ use crate::db::Database;
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
 use crate::repos::organizations::memberships;
+use crate::repos::roles::load_roles;
+use crate::rows::parse_uuid;
 use crate::rows::{ApiKeyRow, UserRow, to_db};
-use crate::schema::{api_keys, user_site_roles, users};
+use crate::schema::{api_keys, group_members, user_site_roles, users};
 
 /// API keys on PostgreSQL or SQLite.
 #[derive(Debug, Clone)]
@@ -67,10 +69,36 @@ impl ApiKeyRepo for DieselApiKeyRepo {
                     .map_err(map_diesel)?;
                 let memberships = memberships(conn, &user.id)?;
                 let organization_ids = memberships.iter().map(|m| m.organization_id).collect();
+                let groups = group_members::table
+                    .filter(group_members::user_id.eq(&user.id))
+                    .select(group_members::group_id)
+                    .load::<String>(conn)
+                    .map_err(map_diesel)?
+                    .iter()
+                    .map(|g| parse_uuid("group id", g))
+                    .collect::<Result<_, _>>()?;
+                let mut custom_roles = Vec::new();
+                for m in &memberships {
+                    let custom: Vec<String> = m
+                        .roles
+                        .iter()
+                        .filter(|r| !warden_rbac::roles::is_reserved_name(r))
+                        .cloned()
+                        .collect();
+                    if !custom.is_empty() {
+                        custom_roles.extend(load_roles(
+                            conn,
+                            &m.organization_id.to_string(),
+                            Some(&custom),
+                        )?);
+                    }
+                }
                 Ok(Session {
                     key: key.into_entity()?,
                     user: user.into_user(site_roles, organization_ids)?,
                     memberships,
+                    groups,
+                    custom_roles,
                 })
             })
             .await

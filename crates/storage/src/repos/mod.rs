@@ -1,7 +1,11 @@
 //! The diesel adapters of the domain's repository ports.
 
 pub mod api_keys;
+pub mod audit;
+pub mod groups;
+pub mod members;
 pub mod organizations;
+pub mod roles;
 pub mod users;
 
 use diesel::prelude::*;

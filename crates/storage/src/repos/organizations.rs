@@ -28,6 +28,22 @@ impl DieselOrganizationRepo {
     }
 }
 
+/// Inserts an organization with its Everyone group.
+pub(crate) fn insert_organization(
+    conn: &mut AnyConnection,
+    org: &Organization,
+) -> Result<(), RepoError> {
+    diesel::insert_into(organizations::table)
+        .values(OrganizationRow::from_entity(org))
+        .execute(conn)
+        .map_err(map_diesel)?;
+    diesel::insert_into(crate::schema::groups::table)
+        .values(crate::rows::GroupRow::everyone(org))
+        .execute(conn)
+        .map_err(map_diesel)?;
+    Ok(())
+}
+
 fn load_org(conn: &mut AnyConnection, id: &str) -> Result<Organization, RepoError> {
     organizations::table
         .find(id)
@@ -85,10 +101,7 @@ impl OrganizationRepo for DieselOrganizationRepo {
             .write(move |conn| {
                 let id = org.id.to_string();
                 let now = to_db(org.created_at);
-                diesel::insert_into(organizations::table)
-                    .values(OrganizationRow::from_entity(&org))
-                    .execute(conn)
-                    .map_err(map_diesel)?;
+                insert_organization(conn, &org)?;
                 diesel::insert_into(organization_members::table)
                     .values(MemberRow {
                         organization_id: id.clone(),

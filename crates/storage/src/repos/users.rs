@@ -176,10 +176,7 @@ impl UserRepo for DieselUserRepo {
                 let org = match existing {
                     Some(row) => row.into_entity()?,
                     None => {
-                        diesel::insert_into(organizations::table)
-                            .values(OrganizationRow::from_entity(&default_org))
-                            .execute(conn)
-                            .map_err(map_diesel)?;
+                        crate::repos::organizations::insert_organization(conn, &default_org)?;
                         default_org
                     }
                 };
@@ -365,7 +362,7 @@ fn filtered(q: &UserQuery) -> Boxed<'_> {
 }
 
 /// Escapes LIKE wildcards so user text matches literally.
-fn escape_like(s: &str) -> String {
+pub(crate) fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -1,0 +1,271 @@
+//! [`MemberRepo`] on diesel.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use warden_domain::RepoError;
+use warden_domain::ids::{OrganizationId, UserId};
+use warden_domain::model::{AuditEntry, MemberWithUser, OrganizationMember};
+use warden_domain::ports::{MemberQuery, MemberRepo, RepoResult};
+
+use crate::db::{AnyConnection, Database, MultiBackend, lock, lock_key};
+use crate::error::map_diesel;
+use crate::repos::insert_audit;
+use crate::repos::users::{escape_like, hydrate};
+use crate::rows::{MemberRow, UserRow, to_db};
+use crate::schema::{lower, organization_member_roles, organization_members, users};
+
+/// Memberships on PostgreSQL or SQLite.
+#[derive(Debug, Clone)]
+pub struct DieselMemberRepo {
+    db: Database,
+}
+
+impl DieselMemberRepo {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+fn member_roles(
+    conn: &mut AnyConnection,
+    org: &str,
+    users: &[String],
+) -> Result<HashMap<String, Vec<String>>, RepoError> {
+    let mut roles: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in users.chunks(crate::repos::IN_CHUNK) {
+        let rows: Vec<(String, String)> = organization_member_roles::table
+            .filter(organization_member_roles::organization_id.eq(org))
+            .filter(organization_member_roles::user_id.eq_any(chunk))
+            .order((
+                organization_member_roles::user_id,
+                organization_member_roles::role_name,
+            ))
+            .select((
+                organization_member_roles::user_id,
+                organization_member_roles::role_name,
+            ))
+            .load(conn)
+            .map_err(map_diesel)?;
+        for (user, role) in rows {
+            roles.entry(user).or_default().push(role);
+        }
+    }
+    Ok(roles)
+}
+
+fn load_member(
+    conn: &mut AnyConnection,
+    org: &str,
+    user: &str,
+) -> Result<OrganizationMember, RepoError> {
+    let row: MemberRow = organization_members::table
+        .find((org, user))
+        .select(MemberRow::as_select())
+        .first(conn)
+        .map_err(map_diesel)?;
+    let roles = member_roles(conn, org, &[user.to_owned()])?
+        .remove(user)
+        .unwrap_or_default();
+    row.into_entity(roles)
+}
+
+/// Members with users, in the order of `rows`.
+fn with_users(
+    conn: &mut AnyConnection,
+    org: &str,
+    rows: Vec<(MemberRow, UserRow)>,
+) -> Result<Vec<MemberWithUser>, RepoError> {
+    let ids: Vec<String> = rows.iter().map(|(m, _)| m.user_id.clone()).collect();
+    let mut roles = member_roles(conn, org, &ids)?;
+    let (members, user_rows): (Vec<MemberRow>, Vec<UserRow>) = rows.into_iter().unzip();
+    let users = hydrate(conn, user_rows)?;
+    members
+        .into_iter()
+        .zip(users)
+        .map(|(m, user)| {
+            let r = roles.remove(&m.user_id).unwrap_or_default();
+            Ok(MemberWithUser {
+                member: m.into_entity(r)?,
+                user,
+            })
+        })
+        .collect()
+}
+
+type Boxed<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::InnerJoin<organization_members::table, users::table>,
+    MultiBackend,
+>;
+
+/// The WHERE clause of a member listing, without order or window.
+fn filtered<'a>(org: &'a str, q: &'a MemberQuery) -> Boxed<'a> {
+    let mut query = organization_members::table
+        .inner_join(users::table)
+        .into_boxed()
+        .filter(organization_members::organization_id.eq(org))
+        .filter(users::deleted.eq(false));
+    if let Some(search) = &q.search {
+        let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+        query = query.filter(
+            lower(users::username)
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(users::email).like(pattern.clone()).escape('\\'))
+                .or(lower(users::name).like(pattern).escape('\\')),
+        );
+    }
+    if let Some(user) = q.user_id {
+        query = query.filter(users::id.eq(user.to_string()));
+    }
+    if let Some(ids) = &q.only_ids {
+        query =
+            query.filter(users::id.eq_any(ids.iter().map(ToString::to_string).collect::<Vec<_>>()));
+    }
+    query
+}
+
+#[async_trait]
+impl MemberRepo for DieselMemberRepo {
+    async fn add(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<OrganizationMember> {
+        self.db
+            .write(move |conn| {
+                let (org, user) = (org.to_string(), user.to_string());
+                diesel::insert_into(organization_members::table)
+                    .values(MemberRow {
+                        organization_id: org.clone(),
+                        user_id: user.clone(),
+                        created_at: to_db(now),
+                        updated_at: to_db(now),
+                    })
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                insert_audit(conn, &audit)?;
+                load_member(conn, &org, &user)
+            })
+            .await
+    }
+
+    async fn get(&self, org: OrganizationId, user: UserId) -> RepoResult<MemberWithUser> {
+        self.db
+            .run(move |conn| {
+                let org = org.to_string();
+                let row: (MemberRow, UserRow) = organization_members::table
+                    .inner_join(users::table)
+                    .filter(organization_members::organization_id.eq(&org))
+                    .filter(organization_members::user_id.eq(user.to_string()))
+                    .filter(users::deleted.eq(false))
+                    .select((MemberRow::as_select(), UserRow::as_select()))
+                    .first(conn)
+                    .map_err(map_diesel)?;
+                with_users(conn, &org, vec![row])?
+                    .pop()
+                    .ok_or(RepoError::NotFound)
+            })
+            .await
+    }
+
+    async fn list(
+        &self,
+        org: OrganizationId,
+        query: MemberQuery,
+    ) -> RepoResult<(Vec<MemberWithUser>, i64)> {
+        self.db
+            .run(move |conn| {
+                let org = org.to_string();
+                let count: i64 = filtered(&org, &query)
+                    .count()
+                    .get_result(conn)
+                    .map_err(map_diesel)?;
+                let mut page = filtered(&org, &query)
+                    .order((lower(users::username).asc(), users::id.asc()))
+                    .limit(query.limit.unwrap_or(i64::MAX))
+                    .offset(query.offset);
+                if let Some(after) = query.after_id {
+                    let name: Option<String> = users::table
+                        .find(after.to_string())
+                        .select(lower(users::username))
+                        .first(conn)
+                        .optional()
+                        .map_err(map_diesel)?;
+                    let name = name.ok_or_else(|| {
+                        RepoError::MissingReference("after_id: no such user".into())
+                    })?;
+                    page = page.filter(lower(users::username).gt(name));
+                }
+                let rows: Vec<(MemberRow, UserRow)> = page
+                    .select((MemberRow::as_select(), UserRow::as_select()))
+                    .load(conn)
+                    .map_err(map_diesel)?;
+                Ok((with_users(conn, &org, rows)?, count))
+            })
+            .await
+    }
+
+    async fn remove(&self, org: OrganizationId, user: UserId, audit: AuditEntry) -> RepoResult<()> {
+        self.db
+            .write(move |conn| {
+                let removed = diesel::delete(
+                    organization_members::table.find((org.to_string(), user.to_string())),
+                )
+                .execute(conn)
+                .map_err(map_diesel)?;
+                if removed == 0 {
+                    return Err(RepoError::NotFound);
+                }
+                insert_audit(conn, &audit)
+            })
+            .await
+    }
+
+    async fn set_roles(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        roles: Vec<String>,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<OrganizationMember> {
+        self.db
+            .write(move |conn| {
+                lock(conn, lock_key(2, &[org.as_uuid(), user.as_uuid()]))?;
+                let (org, user) = (org.to_string(), user.to_string());
+                let touched = diesel::update(organization_members::table.find((&org, &user)))
+                    .set(organization_members::updated_at.eq(to_db(now)))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                if touched == 0 {
+                    return Err(RepoError::NotFound);
+                }
+                diesel::delete(
+                    organization_member_roles::table
+                        .filter(organization_member_roles::organization_id.eq(&org))
+                        .filter(organization_member_roles::user_id.eq(&user)),
+                )
+                .execute(conn)
+                .map_err(map_diesel)?;
+                for role in &roles {
+                    diesel::insert_into(organization_member_roles::table)
+                        .values((
+                            organization_member_roles::organization_id.eq(&org),
+                            organization_member_roles::user_id.eq(&user),
+                            organization_member_roles::role_name.eq(role),
+                        ))
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                }
+                insert_audit(conn, &audit)?;
+                load_member(conn, &org, &user)
+            })
+            .await
+    }
+}
