@@ -6,7 +6,8 @@
 //! writer takes the write lock up front instead of failing to upgrade a read lock.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -132,12 +133,20 @@ impl ManageConnection for Manager {
     }
 }
 
+/// The PostgreSQL channel every write transaction notifies, so that every replica
+/// knows its cached reads may be stale.
+const CHANGES_CHANNEL: &str = "warden_changes";
+
 /// The database handle every repository shares. Cheap to clone.
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<Manager>,
     permits: Arc<Semaphore>,
     backend: Backend,
+    /// Moves on every committed write of this process and, on PostgreSQL, of every
+    /// other replica (through LISTEN/NOTIFY). Caches keep what they loaded under the
+    /// current generation only.
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for Database {
@@ -156,6 +165,7 @@ impl Database {
             create_parent(path)?;
         }
         let backend = url.backend();
+        let url_for_listener = url.clone();
         let size = config.max_connections.max(1);
         let pool = tokio::task::spawn_blocking(move || {
             Pool::builder()
@@ -167,11 +177,21 @@ impl Database {
         .await
         .map_err(|e| RepoError::Internal(e.to_string()))?
         .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        let generation = Arc::new(AtomicU64::new(0));
+        if let DatabaseUrl::Postgres(url) = &url_for_listener {
+            spawn_change_listener(url.clone(), Arc::downgrade(&generation));
+        }
         Ok(Self {
             pool,
             permits: Arc::new(Semaphore::new(size as usize)),
             backend,
+            generation,
         })
+    }
+
+    /// The current write generation (see the field's documentation).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The engine behind this handle.
@@ -221,7 +241,11 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
     {
-        self.run(move |conn| write_transaction(conn, f)).await
+        let outcome = self.run(move |conn| write_transaction(conn, f)).await;
+        // After the commit, so that a reader that loaded before it cannot keep its
+        // result under the new generation.
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        outcome
     }
 }
 
@@ -244,7 +268,16 @@ fn write_transaction<T>(
         AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c),
     }
     .map_err(map_diesel)?;
-    let outcome = f(conn);
+    let mut outcome = f(conn);
+    if outcome.is_ok() {
+        if let AnyConnection::Postgresql(c) = conn {
+            // Delivered to every listening replica when (and only if) this commits.
+            outcome = c
+                .batch_execute(&format!("NOTIFY {CHANGES_CHANNEL}"))
+                .map_err(map_diesel)
+                .and(outcome);
+        }
+    }
     let end = match (&outcome, &mut *conn) {
         (Ok(_), AnyConnection::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
         (Ok(_), AnyConnection::Postgresql(c)) => AnsiTransactionManager::commit_transaction(c),
@@ -280,5 +313,64 @@ pub fn lock(conn: &mut AnyConnection, key: i64) -> Result<(), RepoError> {
             .batch_execute(&format!("SELECT pg_advisory_xact_lock({key})"))
             .map_err(map_diesel),
         AnyConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+/// Listens for other replicas' writes on PostgreSQL and moves the generation when one
+/// commits. Polls the socket every few milliseconds (no queries); reconnects on error,
+/// moving the generation then too, since notifications may have been missed. Ends when
+/// the database handle is gone.
+fn spawn_change_listener(url: String, generation: Weak<AtomicU64>) {
+    let spawned = std::thread::Builder::new()
+        .name("warden-pg-listen".into())
+        .spawn(move || {
+            while generation.strong_count() > 0 {
+                let listening = PgConnection::establish(&url)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut c| {
+                        c.batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))
+                            .map(|()| c)
+                            .map_err(|e| e.to_string())
+                    });
+                let mut conn = match listening {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for changes; retrying");
+                        std::thread::sleep(Duration::from_secs(1));
+                        continue;
+                    }
+                };
+                // Anything may have changed while no one was listening.
+                if let Some(current) = generation.upgrade() {
+                    current.fetch_add(1, Ordering::AcqRel);
+                }
+                loop {
+                    let Some(current) = generation.upgrade() else {
+                        return;
+                    };
+                    let mut changed = false;
+                    let mut failed = false;
+                    for notification in conn.notifications_iter() {
+                        match notification {
+                            Ok(_) => changed = true,
+                            Err(_) => {
+                                failed = true;
+                                break;
+                            }
+                        }
+                    }
+                    if changed || failed {
+                        current.fetch_add(1, Ordering::AcqRel);
+                    }
+                    drop(current);
+                    if failed {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the change listener");
     }
 }
