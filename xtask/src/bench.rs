@@ -1,6 +1,5 @@
-//! `cargo xtask bench http`: load-tests the release `warden` binary with `wrk`
-//! against a bare actix-web handler in the same run, on SQLite and PostgreSQL, and
-//! measures idle RSS and time to first served request.
+//! `cargo xtask bench …`: load tests of the release `warden` binary with `wrk`, against
+//! a bare actix-web handler measured in the same run (the ceiling).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -13,9 +12,11 @@ use clap::Subcommand;
 
 use crate::root;
 
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
 #[derive(Subcommand)]
 pub enum BenchTask {
-    /// Authenticated `GET /api/v2/users/me` vs. a bare handler; RSS; startup time.
+    /// Authenticated `GET /api/v2/users/me` vs. a bare handler; idle RSS; startup time.
     Http {
         /// Seconds per load run.
         #[arg(long, default_value_t = 10)]
@@ -24,11 +25,19 @@ pub enum BenchTask {
         #[arg(long, default_value_t = 64)]
         connections: u32,
         /// PostgreSQL admin URL (a scratch database is created and dropped).
-        #[arg(
-            long,
-            env = "WARDEN_TEST_POSTGRES_URL",
-            default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-        )]
+        #[arg(long, env = "WARDEN_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES)]
+        postgres: String,
+    },
+    /// The members API at scale (100 000 users, 1 000 groups) on SQLite and PostgreSQL.
+    Members {
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        #[arg(long, default_value_t = 1_000)]
+        groups: usize,
+        /// Seconds per wrk run.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        #[arg(long, env = "WARDEN_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES)]
         postgres: String,
     },
 }
@@ -40,13 +49,19 @@ pub fn run(task: BenchTask) -> anyhow::Result<()> {
             connections,
             postgres,
         } => http(duration, connections, &postgres),
+        BenchTask::Members {
+            users,
+            groups,
+            duration,
+            postgres,
+        } => members(users, groups, duration, &postgres),
     }
 }
 
 /// A child process killed on drop.
-struct Server {
+pub struct Server {
     child: Child,
-    address: SocketAddr,
+    pub address: SocketAddr,
 }
 
 impl Drop for Server {
@@ -67,7 +82,7 @@ impl Server {
     }
 }
 
-fn free_address() -> anyhow::Result<SocketAddr> {
+pub fn free_address() -> anyhow::Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
@@ -97,17 +112,15 @@ fn warden_bin() -> PathBuf {
     root().join("target/release/warden")
 }
 
-fn start_warden(database_url: &str) -> anyhow::Result<(Server, Duration)> {
+/// Starts the release server with extra global flags; waits until it answers and
+/// returns how long that took.
+fn start_warden_timed(database_url: &str, extra: &[&str]) -> anyhow::Result<(Server, Duration)> {
     let address = free_address()?;
     let started = Instant::now();
     let child = Command::new(warden_bin())
-        .args([
-            "--database-url",
-            database_url,
-            "server",
-            "--http-address",
-            &address.to_string(),
-        ])
+        .args(["--database-url", database_url])
+        .args(extra)
+        .args(["server", "--http-address", &address.to_string()])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -118,7 +131,13 @@ fn start_warden(database_url: &str) -> anyhow::Result<(Server, Duration)> {
     Ok((server, started.elapsed()))
 }
 
-fn first_user_token(database_url: &str) -> anyhow::Result<String> {
+/// Starts the release server with extra global flags.
+pub fn start_warden_with(database_url: &str, extra: &[&str]) -> anyhow::Result<Server> {
+    Ok(start_warden_timed(database_url, extra)?.0)
+}
+
+/// Bootstraps the first user of a fresh database and returns a session token.
+pub fn warden_token(database_url: &str) -> anyhow::Result<String> {
     let out = Command::new(warden_bin())
         .args([
             "--database-url",
@@ -126,6 +145,8 @@ fn first_user_token(database_url: &str) -> anyhow::Result<String> {
             "create-first-user",
             "--email",
             "bench@example.com",
+        ])
+        .args([
             "--username",
             "bench",
             "--password",
@@ -146,15 +167,29 @@ fn first_user_token(database_url: &str) -> anyhow::Result<String> {
         .context("no token printed")
 }
 
-struct Load {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+/// Starts the bare actix-web handler (the ceiling).
+pub fn start_baseline() -> anyhow::Result<Server> {
+    let address = free_address()?;
+    let child = Command::new(root().join("target/release/examples/baseline"))
+        .arg(address.to_string())
+        .spawn()?;
+    let server = Server { child, address };
+    wait_ready(address, "/api/v2/users/me")?;
+    Ok(server)
 }
 
-fn wrk(
+/// What a wrk run reported.
+pub struct Load {
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Runs wrk (2 threads) for `duration` seconds against `path` and reads its summary.
+pub fn wrk(
     address: SocketAddr,
     token: Option<&str>,
+    path: &str,
     duration: u64,
     connections: u32,
 ) -> anyhow::Result<Load> {
@@ -169,7 +204,7 @@ fn wrk(
         cmd.args(["-H", &format!("Coder-Session-Token: {token}")]);
     }
     let out = cmd
-        .arg(format!("http://{address}/api/v2/users/me"))
+        .arg(format!("http://{address}{path}"))
         .output()
         .context("cannot run wrk (apt-get install wrk)")?;
     let text = String::from_utf8(out.stdout)?;
@@ -207,7 +242,46 @@ fn psql(admin: &str, sql: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn http(duration: u64, connections: u32, postgres: &str) -> anyhow::Result<()> {
+/// A scratch SQLite file and a scratch PostgreSQL database, removed on drop.
+struct Scratch {
+    dir: PathBuf,
+    postgres_admin: String,
+    pg_name: String,
+    sqlite_url: String,
+    pg_url: String,
+}
+
+impl Scratch {
+    fn new(tag: &str, postgres: &str) -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("warden-bench-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let pg_name = format!("warden_bench_{tag}_{}", std::process::id());
+        psql(postgres, &format!("DROP DATABASE IF EXISTS {pg_name}"))?;
+        psql(postgres, &format!("CREATE DATABASE {pg_name}"))?;
+        Ok(Self {
+            sqlite_url: format!("sqlite://{}/bench.db", dir.display()),
+            pg_url: format!(
+                "{}/{pg_name}",
+                postgres.rsplit_once('/').map_or(postgres, |(b, _)| b)
+            ),
+            dir,
+            postgres_admin: postgres.to_owned(),
+            pg_name,
+        })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = psql(
+            &self.postgres_admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.pg_name),
+        );
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn build_release() -> anyhow::Result<()> {
     crate::cargo(&[
         "build",
         "--release",
@@ -217,27 +291,20 @@ fn http(duration: u64, connections: u32, postgres: &str) -> anyhow::Result<()> {
         "baseline",
         "--bin",
         "warden",
-    ])?;
-    let scratch = std::env::temp_dir().join(format!("warden-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch)?;
-    let sqlite_url = format!("sqlite://{}/bench.db", scratch.display());
-    let pg_name = format!("warden_bench_{}", std::process::id());
-    psql(postgres, &format!("DROP DATABASE IF EXISTS {pg_name}"))?;
-    psql(postgres, &format!("CREATE DATABASE {pg_name}"))?;
-    let pg_url = format!(
-        "{}/{pg_name}",
-        postgres.rsplit_once('/').map_or(postgres, |(b, _)| b)
-    );
+    ])
+}
 
-    let baseline_address = free_address()?;
-    let baseline = Server {
-        child: Command::new(root().join("target/release/examples/baseline"))
-            .arg(baseline_address.to_string())
-            .spawn()?,
-        address: baseline_address,
-    };
-    wait_ready(baseline.address, "/api/v2/users/me")?;
-    let bare = wrk(baseline.address, None, duration, connections)?;
+fn http(duration: u64, connections: u32, postgres: &str) -> anyhow::Result<()> {
+    build_release()?;
+    let scratch = Scratch::new("http", postgres)?;
+    let baseline = start_baseline()?;
+    let bare = wrk(
+        baseline.address,
+        None,
+        "/api/v2/users/me",
+        duration,
+        connections,
+    )?;
     drop(baseline);
 
     let mut rows = vec![format!(
@@ -246,25 +313,30 @@ fn http(duration: u64, connections: u32, postgres: &str) -> anyhow::Result<()> {
     )];
     let mut extra = Vec::new();
     for (label, url) in [
-        ("SQLite", sqlite_url.as_str()),
-        ("PostgreSQL", pg_url.as_str()),
+        ("SQLite", scratch.sqlite_url.as_str()),
+        ("PostgreSQL", scratch.pg_url.as_str()),
     ] {
-        let token = first_user_token(url)?;
-        // Migrations are applied now; measure a warm start (median of 5).
+        let token = warden_token(url)?;
+        // Migrations are applied now: a warm start, median of 5.
         let mut starts = Vec::new();
         for _ in 0..5 {
-            let (_server, startup) = start_warden(url)?;
-            starts.push(startup);
+            starts.push(start_warden_timed(url, &[])?.1);
         }
         starts.sort();
-        let (server, _) = start_warden(url)?;
+        let server = start_warden_with(url, &[])?;
         ensure!(
             get_status(server.address, "/api/v2/users/me", Some(&token)) == Some(200),
             "token rejected"
         );
         std::thread::sleep(Duration::from_secs(1));
         let idle_rss = server.rss_kib()?;
-        let load = wrk(server.address, Some(&token), duration, connections)?;
+        let load = wrk(
+            server.address,
+            Some(&token),
+            "/api/v2/users/me",
+            duration,
+            connections,
+        )?;
         rows.push(format!(
             "| authenticated `GET /users/me`, {label} | {:.0} | {:.2} | {:.2} | {:.0} % |",
             load.rps,
@@ -278,12 +350,6 @@ fn http(duration: u64, connections: u32, postgres: &str) -> anyhow::Result<()> {
             starts[2].as_secs_f64() * 1000.0
         ));
     }
-    psql(
-        postgres,
-        &format!("DROP DATABASE IF EXISTS {pg_name} WITH (FORCE)"),
-    )?;
-    let _ = std::fs::remove_dir_all(&scratch);
-
     println!(
         "wrk -t2 -c{connections} -d{duration}s, server and load generator on the same 2 cores\n"
     );
@@ -294,6 +360,25 @@ fn http(duration: u64, connections: u32, postgres: &str) -> anyhow::Result<()> {
     }
     println!();
     for line in extra {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn members(users: usize, groups: usize, duration: u64, postgres: &str) -> anyhow::Result<()> {
+    build_release()?;
+    let scratch = Scratch::new("members", postgres)?;
+    let mut lines = Vec::new();
+    for (label, url) in [
+        ("SQLite", scratch.sqlite_url.as_str()),
+        ("PostgreSQL", scratch.pg_url.as_str()),
+    ] {
+        lines.extend(crate::bench_members::run(
+            users, groups, label, url, duration,
+        )?);
+    }
+    println!("paginated-members cells: p50 / p99 ms for a page at the start, middle and end\n");
+    for line in lines {
         println!("{line}");
     }
     Ok(())

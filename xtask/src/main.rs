@@ -6,6 +6,7 @@
 //! - `bench http`: load-test the release binary (see docs/PERFORMANCE.md).
 
 mod bench;
+mod bench_members;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
