@@ -14,7 +14,8 @@
 //! organization ids), which is what a list-filter compiler needs as well: for
 //! a given `(type, action)` it can read the site vote, the user vote and the
 //! per-organization org/member votes, and turn them into a predicate over the
-//! unknown `owner` / `org_owner` columns (see [`CompiledPermissions::org_votes`]).
+//! unknown `owner` / `org_owner` columns (see [`CompiledPermissions::org_votes`]
+//! and the `filter` module).
 
 use std::collections::BTreeMap;
 
@@ -258,10 +259,6 @@ impl CompiledPermissions {
 
     /// `(org-level vote, member-level vote)` for each membership, in membership
     /// order: the per-organization lookup table a list-filter compiler needs.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "entry point for the list-filter compiler")
-    )]
     pub(crate) fn org_votes(
         &self,
         resource_type: ResourceType,
@@ -351,13 +348,27 @@ impl CompiledAllowList {
         list
     }
 
+    /// Whether the list admits every object of `resource_type` (`*:*` or `<type>:*`).
+    #[inline]
+    pub(crate) fn admits_whole_type(&self, resource_type: ResourceType) -> bool {
+        self.everything || self.whole_types[resource_type.slot()]
+    }
+
+    /// The ids listed for `resource_type` or for `*` (unsorted, possibly repeated).
+    pub(crate) fn ids_for(&self, resource_type: ResourceType) -> impl Iterator<Item = Uuid> + '_ {
+        self.ids
+            .iter()
+            .filter(move |&&(t, _)| t == resource_type || t == ResourceType::Wildcard)
+            .map(|&(_, id)| id)
+    }
+
     /// Whether the list admits an object (Coder's
     /// `object_is_included_in_scope_allow_list`): `*:*`, `<type>:*`, or the
     /// object's id listed for its type or for `*`. Id-less objects only pass
     /// the first two.
     #[inline]
     pub(crate) fn admits(&self, resource_type: ResourceType, id: Option<Uuid>) -> bool {
-        if self.everything || self.whole_types[resource_type.slot()] {
+        if self.admits_whole_type(resource_type) {
             return true;
         }
         id.is_some_and(|id| {

@@ -33,14 +33,33 @@
 //! (see [`roles`]). A non-member's organization vote is `Abstain`, never `Deny`.
 //!
 //! Compared with Coder's newest policy (version 3) this deliberately leaves
-//! out the `use_shared` gate on workspace ACLs and AI-agent designation.
+//! out the `use_shared` gate on workspace ACLs and AI-agent designation, and
+//! user ACL entries apply without organization membership (as in version 2).
+//!
+//! # Listing
+//!
+//! [`Subject::filter`] compiles the decision for one action and resource
+//! type into a [`Filter`], a small predicate over row columns (id, owner,
+//! organization, ACLs) that storage turns into a SQL `WHERE` clause; see the
+//! [`filter`] module.
+//!
+//! # How this is checked
+//!
+//! `tests/differential.rs` compares [`Subject::authorize`] with a plain Rego
+//! transcription of the rules above (`tests/oracle/policy.rego`, evaluated
+//! by regorus) on 100 000 random cases; `tests/filter.rs` compares
+//! [`Subject::filter`] with `authorize`; `tests/matrix.rs` pins the built-in
+//! roles' authorization matrix (`tests/matrix.expected.txt`). The `rbac`
+//! bench re-creates Coder's authorization benchmarks.
 
 #![warn(missing_docs)]
 
 mod compiled;
 mod error;
 mod escalation;
+pub mod filter;
 mod object;
+mod org_index;
 mod permission;
 mod resource;
 mod role;
@@ -51,6 +70,7 @@ mod subject;
 pub use compiled::Vote;
 pub use error::RbacError;
 pub use escalation::{EscalationError, check_grantable};
+pub use filter::Filter;
 pub use object::Object;
 pub use permission::Permission;
 pub use resource::{Action, ResourceType};

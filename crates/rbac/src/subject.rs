@@ -8,6 +8,7 @@ use crate::compiled::{
     CompiledAllowList, CompiledPermissions, OrgTarget, PermissionSet, Target, Vote,
 };
 use crate::object::Object;
+use crate::org_index::OrgIndex;
 use crate::resource::Action;
 use crate::role::{Role, RoleIdentifier};
 use crate::scope::Scope;
@@ -33,6 +34,8 @@ pub struct Subject {
     scope: Scope,
     /// Sorted, deduplicated organization ids from the roles' `by_org_id`.
     memberships: Vec<Uuid>,
+    /// Constant-time position lookup in `memberships`.
+    org_index: OrgIndex,
     role_permissions: CompiledPermissions,
     scope_permissions: CompiledPermissions,
     allow_list: CompiledAllowList,
@@ -89,6 +92,7 @@ impl Subject {
         let scope_permissions =
             CompiledPermissions::compile(&[PermissionSet::from(&scope)], &memberships);
         let allow_list = CompiledAllowList::compile(scope.allow_list());
+        let org_index = OrgIndex::new(&memberships);
 
         let mut sorted_groups = groups.clone();
         sorted_groups.sort_unstable();
@@ -101,6 +105,7 @@ impl Subject {
             sorted_groups,
             scope,
             memberships,
+            org_index,
             role_permissions,
             scope_permissions,
             allow_list,
@@ -140,7 +145,7 @@ impl Subject {
 
     /// Whether the subject is a member of `org`.
     pub fn is_org_member(&self, org: Uuid) -> bool {
-        self.memberships.binary_search(&org).is_ok()
+        self.org_index.position(org).is_some()
     }
 
     /// The decision: may this subject perform `action` on `object`?
@@ -198,6 +203,31 @@ impl Subject {
         }
     }
 
+    /// The sorted, deduplicated memberships.
+    pub(crate) fn memberships(&self) -> &[Uuid] {
+        &self.memberships
+    }
+
+    /// The sorted, deduplicated groups.
+    pub(crate) fn sorted_groups(&self) -> &[Uuid] {
+        &self.sorted_groups
+    }
+
+    /// The compiled roles.
+    pub(crate) fn role_permissions(&self) -> &CompiledPermissions {
+        &self.role_permissions
+    }
+
+    /// The compiled scope permissions.
+    pub(crate) fn scope_permissions(&self) -> &CompiledPermissions {
+        &self.scope_permissions
+    }
+
+    /// The compiled scope allow list.
+    pub(crate) fn allow_list(&self) -> &CompiledAllowList {
+        &self.allow_list
+    }
+
     /// Resolves how the object relates to the subject; `None` for an object
     /// that names an organization and `any_org` at once (Coder rejects it).
     fn target(&self, action: Action, object: &Object) -> Option<Target> {
@@ -205,9 +235,9 @@ impl Subject {
             (true, Some(_)) => return None,
             (true, None) => OrgTarget::AnyOrg,
             (false, None) => OrgTarget::NoOrg,
-            (false, Some(org)) => match self.memberships.binary_search(&org) {
-                Ok(n) => OrgTarget::Member(n),
-                Err(_) => OrgTarget::NotMember,
+            (false, Some(org)) => match self.org_index.position(org) {
+                Some(n) => OrgTarget::Member(n),
+                None => OrgTarget::NotMember,
             },
         };
         let owned_by_subject = object.owner == Some(self.id);
@@ -242,11 +272,13 @@ impl Subject {
             OrgTarget::AnyOrg => !self.memberships.is_empty(),
             OrgTarget::NoOrg | OrgTarget::NotMember => false,
         };
+        // The action test first: it is cheaper than the group lookup and
+        // rules out most entries.
         is_org_member
             && object.acl_group_list.iter().any(|(group, actions)| {
-                (object.org_owner == Some(*group)
-                    || self.sorted_groups.binary_search(group).is_ok())
-                    && grants(actions)
+                grants(actions)
+                    && (object.org_owner == Some(*group)
+                        || self.sorted_groups.binary_search(group).is_ok())
             })
     }
 }
