@@ -58,8 +58,10 @@ pub struct UserQuery {
     /// Site role names; a user matches if they hold any.
     pub roles: Vec<String>,
     pub login_types: Vec<crate::model::LoginType>,
-    /// Restrict to these users (the caller's visibility, from RBAC).
+    /// Restrict to these users.
     pub only_ids: Option<Vec<UserId>>,
+    /// The caller's visibility: an RBAC filter for reading users, applied in SQL.
+    pub visible: Option<warden_rbac::Filter>,
     /// Keyset pagination: users ordered after this one.
     pub after_id: Option<UserId>,
     pub offset: i64,
@@ -135,8 +137,13 @@ pub trait OrganizationRepo: Send + Sync {
     async fn get_by_name(&self, name: &str) -> RepoResult<Organization>;
     /// The default organization.
     async fn get_default(&self) -> RepoResult<Organization>;
-    /// All organizations, by name; `only` restricts to these ids.
-    async fn list(&self, only: Option<Vec<OrganizationId>>) -> RepoResult<Vec<Organization>>;
+    /// Organizations by name; `only` restricts to these ids and `visible` to what an
+    /// RBAC filter for reading organizations admits (applied in SQL).
+    async fn list(
+        &self,
+        only: Option<Vec<OrganizationId>>,
+        visible: Option<warden_rbac::Filter>,
+    ) -> RepoResult<Vec<Organization>>;
     /// Applies a patch.
     async fn update(
         &self,

@@ -8,6 +8,7 @@
 
 mod db;
 mod error;
+pub mod rbac_sql;
 mod repos;
 mod rows;
 mod schema;

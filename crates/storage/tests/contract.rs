@@ -678,13 +678,13 @@ mod organizations {
             assert_eq!(store.orgs.get_default().await.unwrap(), default);
             assert!(!acme.is_default);
 
-            let all = store.orgs.list(None).await.unwrap();
+            let all = store.orgs.list(None, None).await.unwrap();
             assert_eq!(org_names(&all), ["Acme", "beta", "coder"], "ordered by lower(name)");
             assert_eq!(all[0], acme);
-            let only = store.orgs.list(Some(vec![beta.id, default.id])).await.unwrap();
+            let only = store.orgs.list(Some(vec![beta.id, default.id]), None).await.unwrap();
             assert_eq!(org_names(&only), ["beta", "coder"]);
-            assert!(store.orgs.list(Some(Vec::new())).await.unwrap().is_empty());
-            assert!(store.orgs.list(Some(vec![OrganizationId::new_random()])).await.unwrap().is_empty());
+            assert!(store.orgs.list(Some(Vec::new()), None).await.unwrap().is_empty());
+            assert!(store.orgs.list(Some(vec![OrganizationId::new_random()]), None).await.unwrap().is_empty());
 
             let memberships = store.orgs.memberships_of(admin.id).await.unwrap();
             let summary: Vec<_> = memberships.iter().map(|m| (m.organization_id, m.roles.clone())).collect();
@@ -712,7 +712,7 @@ mod organizations {
             assert_conflict(store.orgs.create(org("Coder", T0), admin.id, vec![], audit("dup")).await);
             assert_not_found(store.orgs.get(dup.id).await);
             assert_eq!(store.counts().await, before);
-            assert_eq!(store.orgs.list(None).await.unwrap().len(), 2);
+            assert_eq!(store.orgs.list(None, None).await.unwrap().len(), 2);
         }
 
         async fn create_with_unknown_creator_writes_nothing(store) {
@@ -801,7 +801,7 @@ mod organizations {
             assert_eq!(store.count(Table::AuditLogs).await, audits + 1);
             assert_not_found(store.orgs.get(acme.id).await);
             assert_not_found(store.orgs.get_by_name("acme").await);
-            assert_eq!(org_names(&store.orgs.list(None).await.unwrap()), ["coder"]);
+            assert_eq!(org_names(&store.orgs.list(None, None).await.unwrap()), ["coder"]);
             assert_eq!(store.users.get(bob.id).await.unwrap().organization_ids, [default.id]);
             assert_eq!(store.users.get(admin.id).await.unwrap().organization_ids, [default.id]);
             let memberships = store.orgs.memberships_of(admin.id).await.unwrap();
@@ -939,6 +939,66 @@ mod api_keys {
             let again = api_key("adminci001", admin.id, LoginType::Token, "ci", T0 + secs(3));
             store.keys.create(again.clone(), None).await.unwrap();
             assert_eq!(store.keys.get_by_name(admin.id, "ci").await.unwrap(), again);
+        }
+    }
+}
+
+/// RBAC list filters translated to SQL select exactly the rows `Filter::matches`
+/// admits, on both backends.
+mod rbac_filters {
+    use super::*;
+    use warden_rbac::{Action, Filter, Object, ResourceType};
+
+    fn user_object(id: UserId) -> Object {
+        Object::new(ResourceType::User)
+            .with_id(id.as_uuid())
+            .owned_by(id.as_uuid())
+    }
+
+    fn org_object(id: OrganizationId) -> Object {
+        Object::new(ResourceType::Organization)
+            .with_id(id.as_uuid())
+            .in_org(id.as_uuid())
+    }
+
+    on_both_backends! {
+        async fn user_and_organization_filters_match_in_memory_evaluation(store) {
+            let (admin, default) = store.first_user().await;
+            let bob = store.user("bob", &[default.id]).await;
+            let carol = store.user("carol", &[default.id]).await;
+            let acme = store.org("acme", admin.id, &[], T0).await;
+            let everyone = [admin.id, bob.id, carol.id];
+            let orgs = [default.id, acme.id];
+            let read = Action::Read;
+            let filters = [
+                Filter::All,
+                Filter::Nothing,
+                Filter::OwnerIs(bob.id.as_uuid()),
+                Filter::IdIn(vec![bob.id.as_uuid(), carol.id.as_uuid()]),
+                Filter::OrgIsNull,
+                Filter::OrgIn(vec![acme.id.as_uuid()]),
+                Filter::Or(vec![Filter::OwnerIs(carol.id.as_uuid()), Filter::OrgIn(vec![default.id.as_uuid()])]),
+                Filter::And(vec![Filter::OrgIsNull, Filter::IdIn(vec![admin.id.as_uuid(), bob.id.as_uuid()])]),
+                Filter::GroupAclGrants { groups: vec![default.id.as_uuid()], action: read },
+                Filter::UserAclGrants { user: bob.id.as_uuid(), action: read },
+            ];
+            for filter in filters {
+                let query = UserQuery { visible: Some(filter.clone()), ..UserQuery::default() };
+                let listed: Vec<UserId> = store.users.list(query).await.unwrap().users.iter().map(|u| u.id).collect();
+                let mut expected: Vec<UserId> = everyone.iter().copied().filter(|u| filter.matches(&user_object(*u))).collect();
+                let mut got = listed.clone();
+                expected.sort();
+                got.sort();
+                assert_eq!(got, expected, "users under {filter}");
+
+                let listed: Vec<OrganizationId> =
+                    store.orgs.list(None, Some(filter.clone())).await.unwrap().iter().map(|o| o.id).collect();
+                let mut expected: Vec<OrganizationId> = orgs.iter().copied().filter(|o| filter.matches(&org_object(*o))).collect();
+                let mut got = listed;
+                expected.sort();
+                got.sort();
+                assert_eq!(got, expected, "organizations under {filter}");
+            }
         }
     }
 }

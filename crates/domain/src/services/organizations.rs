@@ -66,11 +66,10 @@ impl Services {
 
     /// Every organization the caller may read, by name.
     pub async fn list_organizations(&self, actor: &Actor) -> DomainResult<Vec<Organization>> {
-        let all = self.ports.organizations.list(None).await?;
-        Ok(all
-            .into_iter()
-            .filter(|org| actor.can(Action::Read, &org_object(org.id)))
-            .collect())
+        let visible = actor
+            .subject
+            .filter(Action::Read, ResourceType::Organization);
+        Ok(self.ports.organizations.list(None, Some(visible)).await?)
     }
 
     /// Creates an organization; the creator joins it as a plain member, as in Coder.
@@ -253,12 +252,16 @@ impl Services {
         let orgs = self
             .ports
             .organizations
-            .list(Some(user.organization_ids.clone()))
+            .list(
+                Some(user.organization_ids.clone()),
+                Some(
+                    actor
+                        .subject
+                        .filter(Action::Read, ResourceType::Organization),
+                ),
+            )
             .await?;
-        Ok(orgs
-            .into_iter()
-            .filter(|org| actor.can(Action::Read, &org_object(org.id)))
-            .collect())
+        Ok(orgs)
     }
 }
 

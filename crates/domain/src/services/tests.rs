@@ -301,6 +301,9 @@ impl UserRepo for FakeStore {
                             .iter()
                             .any(|r| r == "member" || u.site_roles.contains(r)))
                     && q.only_ids.as_ref().is_none_or(|ids| ids.contains(&u.id))
+                    && q.visible
+                        .as_ref()
+                        .is_none_or(|f| f.matches(&crate::services::users::user_object(u.id)))
             })
             .collect();
         users.sort_by_key(|u| u.username.as_str().to_lowercase());
@@ -390,12 +393,21 @@ impl OrganizationRepo for FakeStore {
             .ok_or(RepoError::NotFound)
     }
 
-    async fn list(&self, only: Option<Vec<OrganizationId>>) -> RepoResult<Vec<Organization>> {
+    async fn list(
+        &self,
+        only: Option<Vec<OrganizationId>>,
+        visible: Option<warden_rbac::Filter>,
+    ) -> RepoResult<Vec<Organization>> {
         let mut orgs: Vec<Organization> = self
             .state()
             .orgs
             .values()
             .filter(|o| only.as_ref().is_none_or(|ids| ids.contains(&o.id)))
+            .filter(|o| {
+                visible
+                    .as_ref()
+                    .is_none_or(|f| f.matches(&crate::services::organizations::org_object(o.id)))
+            })
             .cloned()
             .collect();
         orgs.sort_by_key(|o| o.name.as_str().to_lowercase());

@@ -271,11 +271,7 @@ impl Services {
         page: Pagination,
     ) -> DomainResult<UserPage> {
         let mut query = parse_user_query(q.unwrap_or(""))?;
-        if !actor.can(Action::Read, &Object::new(ResourceType::User)) {
-            // Without site-wide read, a caller sees the users it may read one by one;
-            // in practice that is itself.
-            query.only_ids = Some(vec![actor.user.id]);
-        }
+        query.visible = Some(actor.subject.filter(Action::Read, ResourceType::User));
         query.after_id = page.after_id;
         query.limit = page.limit;
         query.offset = page.offset;

@@ -160,7 +160,11 @@ impl OrganizationRepo for DieselOrganizationRepo {
             .await
     }
 
-    async fn list(&self, only: Option<Vec<OrganizationId>>) -> RepoResult<Vec<Organization>> {
+    async fn list(
+        &self,
+        only: Option<Vec<OrganizationId>>,
+        visible: Option<warden_rbac::Filter>,
+    ) -> RepoResult<Vec<Organization>> {
         self.db
             .run(move |conn| {
                 let mut query = organizations::table
@@ -172,6 +176,9 @@ impl OrganizationRepo for DieselOrganizationRepo {
                         organizations::id
                             .eq_any(ids.iter().map(ToString::to_string).collect::<Vec<_>>()),
                     );
+                }
+                if let Some(visible) = &visible {
+                    query = query.filter(crate::rbac_sql::organizations_visible(visible));
                 }
                 query
                     .load(conn)

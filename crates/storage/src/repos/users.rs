@@ -358,6 +358,9 @@ fn filtered(q: &UserQuery) -> Boxed<'_> {
         query =
             query.filter(users::id.eq_any(ids.iter().map(|i| i.to_string()).collect::<Vec<_>>()));
     }
+    if let Some(visible) = &q.visible {
+        query = query.filter(crate::rbac_sql::users_visible(visible));
+    }
     query
 }
 
