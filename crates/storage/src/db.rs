@@ -269,13 +269,10 @@ fn write_transaction<T>(
     }
     .map_err(map_diesel)?;
     let mut outcome = f(conn);
-    if outcome.is_ok() {
-        if let AnyConnection::Postgresql(c) = conn {
-            // Delivered to every listening replica when (and only if) this commits.
-            outcome = c
-                .batch_execute(&format!("NOTIFY {CHANGES_CHANNEL}"))
-                .map_err(map_diesel)
-                .and(outcome);
+    if let (Ok(_), AnyConnection::Postgresql(c)) = (&outcome, &mut *conn) {
+        // Delivered to every listening replica when (and only if) this commits.
+        if let Err(e) = c.batch_execute(&format!("NOTIFY {CHANGES_CHANNEL}")) {
+            outcome = Err(map_diesel(e));
         }
     }
     let end = match (&outcome, &mut *conn) {
