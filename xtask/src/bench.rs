@@ -28,6 +28,9 @@ pub enum BenchTask {
         #[arg(long, env = "WARDEN_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES)]
         postgres: String,
     },
+    /// Warden's RBAC engine against a Rego transcription of the same rules (regorus),
+    /// on Coder's benchmark cases; the last line is the geomean summary.
+    Rbac,
     /// The members API at scale (100 000 users, 1 000 groups) on SQLite and PostgreSQL.
     Members {
         #[arg(long, default_value_t = 100_000)]
@@ -44,6 +47,7 @@ pub enum BenchTask {
 
 pub fn run(task: BenchTask) -> anyhow::Result<()> {
     match task {
+        BenchTask::Rbac => crate::cargo(&["bench", "-p", "warden-rbac", "--bench", "rbac"]),
         BenchTask::Http {
             duration,
             connections,

@@ -1,5 +1,7 @@
 //! The authenticated caller and the one place use cases ask `warden-rbac` for a decision.
 
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 use warden_rbac::{Action, Object, RoleIdentifier, Scope, Subject, roles};
 
@@ -9,12 +11,13 @@ use crate::ports::Session;
 
 /// Who is making a request: the user, the key they presented, where the request came
 /// from, and the RBAC subject compiled from the user's roles (built-in and custom),
-/// memberships, groups and the key's scopes.
-#[derive(Debug)]
+/// memberships, groups and the key's scopes. The compiled parts are shared, so a
+/// cached actor is cheap to hand to the next request.
+#[derive(Debug, Clone)]
 pub struct Actor {
-    pub user: User,
-    pub key: ApiKey,
-    pub subject: Subject,
+    pub user: Arc<User>,
+    pub key: Arc<ApiKey>,
+    pub subject: Arc<Subject>,
     pub request: RequestMeta,
 }
 
@@ -59,9 +62,9 @@ impl Actor {
         let groups = groups.iter().map(|g| g.as_uuid()).collect();
         let subject = Subject::new(user.id.as_uuid(), granted, groups, scope);
         Self {
-            user,
-            key,
-            subject,
+            user: Arc::new(user),
+            key: Arc::new(key),
+            subject: Arc::new(subject),
             request: RequestMeta::default(),
         }
     }

@@ -177,6 +177,10 @@ pub trait ApiKeyRepo: Send + Sync {
     async fn create(&self, key: ApiKey, audit: Option<AuditEntry>) -> RepoResult<ApiKey>;
     /// The key, its user and the user's memberships; `NotFound` if any is missing.
     async fn session(&self, id: &ApiKeyId) -> RepoResult<Session>;
+    /// A number that moves whenever a committed write (here or, with a shared
+    /// database, in another replica) may have changed any session. Sessions compiled
+    /// under the current generation may be reused; under an older one, never.
+    fn generation(&self) -> u64;
     /// Records use: sets `last_used` and `expires_at` of the key and the user's
     /// `last_seen_at`. Called at most once an hour per key, never on every request.
     async fn touch(

@@ -5,7 +5,10 @@ use time::Duration;
 use crate::actor::Actor;
 use crate::error::{DomainError, DomainResult, RepoError};
 use crate::model::{ApiKey, AuditAction, AuditEntry, LoginType, UserStatus};
-use crate::ports::Session;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::ids::ApiKeyId;
 use crate::services::Services;
 use crate::token::{GeneratedApiKey, secret_matches, split_token};
 use crate::values::Password;
@@ -38,66 +41,76 @@ impl Services {
     pub async fn authenticate(&self, token: &str) -> DomainResult<Actor> {
         let signed_out = |detail: String| DomainError::unauthorized(SIGNED_OUT, detail);
         let (id, secret) = split_token(token).map_err(signed_out)?;
-        let session = match self.ports.api_keys.session(&id).await {
-            Ok(session) => session,
-            Err(RepoError::NotFound) => return Err(signed_out("API key is invalid.".into())),
-            Err(e) => return Err(e.into()),
+        // Read the generation before loading: a write committed meanwhile moves it,
+        // so what is loaded now is never reused after that write.
+        let generation = self.ports.api_keys.generation();
+        let mut actor = match self.sessions.get(&id, generation) {
+            Some(actor) => actor,
+            None => {
+                let session = match self.ports.api_keys.session(&id).await {
+                    Ok(session) => session,
+                    Err(RepoError::NotFound) => {
+                        return Err(signed_out("API key is invalid.".into()));
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let actor = Actor::from_session(session);
+                self.sessions.put(id.clone(), generation, actor.clone());
+                actor
+            }
         };
-        if !secret_matches(secret, &session.key.hashed_secret) {
+        // Every check below runs on every request, cached or not.
+        if !secret_matches(secret, &actor.key.hashed_secret) {
             return Err(signed_out("API key secret is invalid.".into()));
         }
         let now = self.now();
-        let mut key = session.key;
-        if key.expires_at < now {
+        if actor.key.expires_at < now {
             return Err(signed_out(format!(
                 "API key expired at {:?}.",
-                go_time(key.expires_at)
+                go_time(actor.key.expires_at)
             )));
         }
-        let mut user = session.user;
-        if user.status == UserStatus::Dormant {
+        if actor.user.status == UserStatus::Dormant {
             let audit = AuditEntry::new(
                 now,
                 None,
                 AuditAction::Write,
                 "user",
-                user.id,
-                user.username.as_str(),
+                actor.user.id,
+                actor.user.username.as_str(),
             )
             .with_change("status", "dormant", "active");
-            user = self
+            let user = self
                 .ports
                 .users
-                .set_status(user.id, UserStatus::Active, now, audit)
+                .set_status(actor.user.id, UserStatus::Active, now, audit)
                 .await?;
+            actor.user = Arc::new(user);
         }
-        if user.status != UserStatus::Active {
+        if actor.user.status != UserStatus::Active {
             return Err(DomainError::unauthorized(
                 format!(
                     "User is not active (status = {:?}). Contact an admin to reactivate your account.",
-                    user.status.as_str()
+                    actor.user.status.as_str()
                 ),
                 "",
             ));
         }
-        let lifetime = Duration::seconds(key.lifetime_seconds);
-        let stale = now - key.last_used > LAST_USED_GRANULARITY;
-        let slide = key.expires_at - now <= lifetime - LAST_USED_GRANULARITY;
+        let lifetime = Duration::seconds(actor.key.lifetime_seconds);
+        let stale = now - actor.key.last_used > LAST_USED_GRANULARITY;
+        let slide = actor.key.expires_at - now <= lifetime - LAST_USED_GRANULARITY;
         if stale || slide {
+            let key = Arc::make_mut(&mut actor.key);
             if slide {
                 key.expires_at = now + lifetime;
             }
             key.last_used = now;
             self.ports
                 .api_keys
-                .touch(&key.id, user.id, now, key.expires_at)
+                .touch(&key.id, actor.user.id, now, key.expires_at)
                 .await?;
         }
-        Ok(Actor::from_session(Session {
-            key,
-            user,
-            ..session
-        }))
+        Ok(actor)
     }
 
     /// Password login: returns a new session token. Unknown email and wrong password
@@ -213,4 +226,35 @@ fn go_time(t: time::OffsetDateTime) -> String {
         "[year]-[month]-[day] [hour]:[minute]:[second].[subsecond digits:6] +0000 UTC"
     );
     t.format(&format).unwrap_or_else(|_| t.to_string())
+}
+
+/// Compiled actors by key id, each valid for the write generation it was loaded
+/// under (see [`ApiKeyRepo::generation`](crate::ports::ApiKeyRepo::generation)).
+/// Saves the session queries and the subject compilation on all but the first
+/// request after any change; secret, expiry and status are still checked each time.
+#[derive(Debug, Default)]
+pub(crate) struct SessionCache {
+    entries: RwLock<HashMap<ApiKeyId, (u64, Actor)>>,
+}
+
+/// Entries kept at most; past that the cache starts over.
+const SESSION_CACHE_LIMIT: usize = 10_000;
+
+impl SessionCache {
+    fn get(&self, id: &ApiKeyId, generation: u64) -> Option<Actor> {
+        let entries = self.entries.read().ok()?;
+        entries
+            .get(id)
+            .filter(|(loaded_under, _)| *loaded_under == generation)
+            .map(|(_, actor)| actor.clone())
+    }
+
+    fn put(&self, id: ApiKeyId, generation: u64, actor: Actor) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= SESSION_CACHE_LIMIT {
+                entries.clear();
+            }
+            entries.insert(id, (generation, actor));
+        }
+    }
 }

@@ -64,12 +64,17 @@ pub struct Ports {
 pub struct Services {
     ports: Ports,
     config: DomainConfig,
+    sessions: std::sync::Arc<auth::SessionCache>,
 }
 
 impl Services {
     /// Wires the use cases to their ports.
     pub fn new(ports: Ports, config: DomainConfig) -> Self {
-        Self { ports, config }
+        Self {
+            ports,
+            config,
+            sessions: std::sync::Arc::default(),
+        }
     }
 
     /// The configuration in force.

@@ -113,6 +113,7 @@ struct State {
     touches: usize,
     roles: Vec<crate::model::CustomRole>,
     groups: Vec<(crate::model::Group, Vec<UserId>)>,
+    generation: u64,
 }
 
 impl State {
@@ -893,6 +894,14 @@ impl ApiKeyRepo for FakeStore {
             groups,
             custom_roles,
         })
+    }
+
+    /// Moves on every call: the fake never lets a compiled session be reused, so
+    /// every test sees the store's current state.
+    fn generation(&self) -> u64 {
+        let mut state = self.state();
+        state.generation += 1;
+        state.generation
     }
 
     async fn touch(

@@ -119,7 +119,7 @@ impl Services {
     /// that names no user the caller may read is a 400, exactly as in Coder.
     pub async fn resolve_user(&self, actor: &Actor, param: &str) -> DomainResult<User> {
         if param == "me" {
-            return Ok(actor.user.clone());
+            return Ok((*actor.user).clone());
         }
         let found = match param.parse::<UserId>() {
             Ok(id) => self.ports.users.get(id).await,

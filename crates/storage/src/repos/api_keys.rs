@@ -1,8 +1,5 @@
 //! [`ApiKeyRepo`] on diesel.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-
 use async_trait::async_trait;
 use diesel::prelude::*;
 use time::OffsetDateTime;
@@ -20,44 +17,15 @@ use crate::rows::parse_uuid;
 use crate::rows::{ApiKeyRow, UserRow, to_db};
 use crate::schema::{api_keys, group_members, user_site_roles, users};
 
-/// API keys on PostgreSQL or SQLite, with an in-process cache of sessions.
-///
-/// A cached session is served only while the database's write generation has not
-/// moved since it was loaded: any committed write here, or on PostgreSQL in any
-/// replica, invalidates every entry. The domain still checks the secret, the expiry
-/// and the user's status on every request; the cache only saves the queries.
+/// API keys on PostgreSQL or SQLite.
 #[derive(Debug, Clone)]
 pub struct DieselApiKeyRepo {
     db: Database,
-    sessions: Arc<RwLock<HashMap<String, (u64, Session)>>>,
 }
-
-/// Cached sessions kept at most; past that the cache starts over.
-const SESSION_CACHE_LIMIT: usize = 10_000;
 
 impl DieselApiKeyRepo {
     pub fn new(db: Database) -> Self {
-        Self {
-            db,
-            sessions: Arc::default(),
-        }
-    }
-
-    fn cached(&self, id: &str, generation: u64) -> Option<Session> {
-        let sessions = self.sessions.read().ok()?;
-        sessions
-            .get(id)
-            .filter(|(loaded_at, _)| *loaded_at == generation)
-            .map(|(_, session)| session.clone())
-    }
-
-    fn remember(&self, id: String, generation: u64, session: Session) {
-        if let Ok(mut sessions) = self.sessions.write() {
-            if sessions.len() >= SESSION_CACHE_LIMIT {
-                sessions.clear();
-            }
-            sessions.insert(id, (generation, session));
-        }
+        Self { db }
     }
 }
 
@@ -81,16 +49,8 @@ impl ApiKeyRepo for DieselApiKeyRepo {
     }
 
     async fn session(&self, id: &ApiKeyId) -> RepoResult<Session> {
-        // Read the generation before loading: a write committed meanwhile moves it,
-        // and what is loaded now is then never served from the cache.
-        let generation = self.db.generation();
-        if let Some(session) = self.cached(&id.0, generation) {
-            return Ok(session);
-        }
-        let key = id.0.clone();
         let id = id.0.clone();
-        let session = self
-            .db
+        self.db
             .run(move |conn| {
                 let (key, user): (ApiKeyRow, UserRow) = api_keys::table
                     .inner_join(users::table)
@@ -141,9 +101,11 @@ impl ApiKeyRepo for DieselApiKeyRepo {
                     custom_roles,
                 })
             })
-            .await?;
-        self.remember(key, generation, session.clone());
-        Ok(session)
+            .await
+    }
+
+    fn generation(&self) -> u64 {
+        self.db.generation()
     }
 
     async fn touch(
