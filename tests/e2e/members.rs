@@ -82,8 +82,12 @@ on_both_backends! {
         let orgs: Vec<String> = names(&bobs_orgs.body, "name");
         assert_eq!(orgs, ["acme", "coder"], "membership applies on bob's very next request");
 
+        let counted = app.get("/api/v2/organizations/acme/paginated-members", Some(&owner.token)).await?;
+        assert_eq!(counted.body["count"], 2);
         let removed = app.delete("/api/v2/organizations/acme/members/bob", Some(&owner.token)).await?;
         assert_eq!(removed.status, StatusCode::NO_CONTENT);
+        let recounted = app.get("/api/v2/organizations/acme/paginated-members", Some(&owner.token)).await?;
+        assert_eq!(recounted.body["count"], 1, "the maintained count follows removals");
         let gone = app.get("/api/v2/organizations/acme/members/bob", Some(&owner.token)).await?;
         assert_eq!(gone.status, StatusCode::NOT_FOUND);
         let hidden = app.get("/api/v2/organizations/acme", Some(&bob.token)).await?;

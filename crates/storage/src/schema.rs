@@ -10,6 +10,7 @@ diesel::table! {
         is_default -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        member_count -> BigInt,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::error::map_diesel;
 use crate::repos::insert_audit;
 use crate::repos::users::{escape_like, hydrate};
 use crate::rows::{MemberRow, UserRow, to_db};
-use crate::schema::{lower, organization_member_roles, organization_members, users};
+use crate::schema::{lower, organization_member_roles, organization_members, organizations, users};
 
 /// Memberships on PostgreSQL or SQLite.
 #[derive(Debug, Clone)]
@@ -95,19 +95,21 @@ fn with_users(
         .collect()
 }
 
-type Boxed<'a> = diesel::dsl::IntoBoxed<
-    'a,
-    diesel::dsl::InnerJoin<organization_members::table, users::table>,
-    MultiBackend,
->;
-
-/// The WHERE clause of a member listing, without order or window.
-fn filtered<'a>(org: &'a str, q: &'a MemberQuery) -> Boxed<'a> {
-    let mut query = organization_members::table
-        .inner_join(users::table)
+/// The WHERE clause of a member listing over `users`, without order or window.
+///
+/// Shaped for the planner: `NOT users.deleted` matches the partial index on
+/// `lower(username)` literally, and membership is an `EXISTS` probe of the primary
+/// key, so a page ordered by username walks that index and stops after `limit` rows
+/// instead of sorting every member.
+fn filtered<'a>(org: &'a str, q: &'a MemberQuery) -> users::BoxedQuery<'a, MultiBackend> {
+    let mut query = users::table
         .into_boxed()
-        .filter(organization_members::organization_id.eq(org))
-        .filter(users::deleted.eq(false));
+        .filter(diesel::dsl::not(users::deleted))
+        .filter(diesel::dsl::exists(
+            organization_members::table
+                .filter(organization_members::organization_id.eq(org))
+                .filter(organization_members::user_id.eq(users::id)),
+        ));
     if let Some(search) = &q.search {
         let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
         query = query.filter(
@@ -126,6 +128,11 @@ fn filtered<'a>(org: &'a str, q: &'a MemberQuery) -> Boxed<'a> {
             query.filter(users::id.eq_any(ids.iter().map(ToString::to_string).collect::<Vec<_>>()));
     }
     query
+}
+
+/// Whether a listing is unfiltered, so the maintained member count is its total.
+fn unfiltered(q: &MemberQuery) -> bool {
+    q.search.is_none() && q.user_id.is_none() && q.only_ids.is_none()
 }
 
 #[async_trait]
@@ -182,12 +189,21 @@ impl MemberRepo for DieselMemberRepo {
         self.db
             .run(move |conn| {
                 let org = org.to_string();
-                let count: i64 = filtered(&org, &query)
-                    .count()
-                    .get_result(conn)
-                    .map_err(map_diesel)?;
+                let count: i64 = if unfiltered(&query) {
+                    organizations::table
+                        .find(&org)
+                        .select(organizations::member_count)
+                        .first(conn)
+                        .map_err(map_diesel)?
+                } else {
+                    filtered(&org, &query)
+                        .count()
+                        .get_result(conn)
+                        .map_err(map_diesel)?
+                };
+                // Usernames are unique among live users, so the username alone orders.
                 let mut page = filtered(&org, &query)
-                    .order((lower(users::username).asc(), users::id.asc()))
+                    .order(lower(users::username).asc())
                     .limit(query.limit.unwrap_or(i64::MAX))
                     .offset(query.offset);
                 if let Some(after) = query.after_id {
@@ -202,10 +218,24 @@ impl MemberRepo for DieselMemberRepo {
                     })?;
                     page = page.filter(lower(users::username).gt(name));
                 }
-                let rows: Vec<(MemberRow, UserRow)> = page
-                    .select((MemberRow::as_select(), UserRow::as_select()))
+                let user_rows: Vec<UserRow> = page
+                    .select(UserRow::as_select())
                     .load(conn)
                     .map_err(map_diesel)?;
+                let ids: Vec<String> = user_rows.iter().map(|u| u.id.clone()).collect();
+                let mut members: HashMap<String, MemberRow> = organization_members::table
+                    .filter(organization_members::organization_id.eq(&org))
+                    .filter(organization_members::user_id.eq_any(&ids))
+                    .select(MemberRow::as_select())
+                    .load::<MemberRow>(conn)
+                    .map_err(map_diesel)?
+                    .into_iter()
+                    .map(|m| (m.user_id.clone(), m))
+                    .collect();
+                let rows = user_rows
+                    .into_iter()
+                    .filter_map(|u| members.remove(&u.id).map(|m| (m, u)))
+                    .collect();
                 Ok((with_users(conn, &org, rows)?, count))
             })
             .await

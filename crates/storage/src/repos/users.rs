@@ -270,7 +270,7 @@ impl UserRepo for DieselUserRepo {
                     .map_err(map_diesel)?;
                 // SQLite accepts OFFSET only after a LIMIT, so "no limit" is the largest one.
                 let mut page = filtered(&query)
-                    .order((lower(users::username).asc(), users::id.asc()))
+                    .order(lower(users::username).asc())
                     .limit(query.limit.unwrap_or(i64::MAX))
                     .offset(query.offset);
                 if let Some(after) = after {
@@ -320,7 +320,10 @@ type Boxed<'a> = users::BoxedQuery<'a, crate::db::MultiBackend>;
 
 /// The WHERE clause of a user listing, without order or window.
 fn filtered(q: &UserQuery) -> Boxed<'_> {
-    let mut query = users::table.filter(users::deleted.eq(false)).into_boxed();
+    // `NOT deleted` literally, as the partial indexes say it, so they can serve.
+    let mut query = users::table
+        .filter(diesel::dsl::not(users::deleted))
+        .into_boxed();
     if let Some(search) = &q.search {
         let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
         query = query.filter(
