@@ -147,6 +147,9 @@ pub struct Database {
     /// other replica (through LISTEN/NOTIFY). Caches keep what they loaded under the
     /// current generation only.
     generation: Arc<AtomicU64>,
+    /// SQLite admits one writer at a time; queueing writers here, in order, spares
+    /// them SQLite's busy handler, which sleeps in growing steps while it waits.
+    writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -186,6 +189,7 @@ impl Database {
             permits: Arc::new(Semaphore::new(size as usize)),
             backend,
             generation,
+            writers: Arc::default(),
         })
     }
 
@@ -241,6 +245,10 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
     {
+        let _queued = match self.backend {
+            Backend::Sqlite => Some(self.writers.lock().await),
+            Backend::Postgres => None,
+        };
         let outcome = self.run(move |conn| write_transaction(conn, f)).await;
         // After the commit, so that a reader that loaded before it cannot keep its
         // result under the new generation.

@@ -257,13 +257,11 @@ impl Services {
         org: &Organization,
         param: &str,
     ) -> DomainResult<User> {
-        match self.resolve_user(actor, param).await {
-            Ok(user) => Ok(user),
-            Err(DomainError::Invalid { .. }) if actor.can(Action::Read, &all_members(org)) => {
-                self.lookup_user_unchecked(param).await
-            }
-            Err(e) => Err(e),
+        if param != "me" && actor.can(Action::Read, &all_members(org)) {
+            // Membership reads make the member visible; look the user up once.
+            return self.lookup_user_unchecked(param).await;
         }
+        self.resolve_user(actor, param).await
     }
 
     async fn visible_member(
