@@ -124,8 +124,16 @@ impl Actor {
 /// the empty union, which denies everything rather than widening access.
 fn scope_of(key: &ApiKey) -> Scope {
     let names: Vec<&str> = key.scopes.iter().map(String::as_str).collect();
-    let scope = Scope::union(&names)
-        .unwrap_or_else(|_| Scope::union(&[]).unwrap_or_else(|_| Scope::application_connect()));
+    let scope = Scope::union(&names).unwrap_or_else(|_| {
+        // Deny everything rather than guess at a wider scope.
+        Scope::new(
+            "unreadable",
+            Vec::new(),
+            Vec::new(),
+            std::collections::BTreeMap::new(),
+            Vec::new(),
+        )
+    });
     let allow_list = key
         .allow_list
         .iter()

@@ -109,6 +109,16 @@ impl DomainError {
         }
     }
 
+    /// 400 `Validation failed.` listing every invalid field, as Coder's request
+    /// validator reports them.
+    pub fn validation(validations: Vec<FieldError>) -> Self {
+        Self::Invalid {
+            message: "Validation failed.".into(),
+            detail: String::new(),
+            validations,
+        }
+    }
+
     /// 400 without a specific field.
     pub fn bad_request(message: impl Into<String>, detail: impl Into<String>) -> Self {
         Self::Invalid {

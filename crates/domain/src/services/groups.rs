@@ -174,11 +174,7 @@ impl Services {
             validations.push(FieldError::new("quota_allowance", "must be >= 0"));
         }
         if !validations.is_empty() {
-            return Err(DomainError::Invalid {
-                message: "Validation failed.".into(),
-                detail: String::new(),
-                validations,
-            });
+            return Err(DomainError::validation(validations));
         }
         if req.name == EVERYONE_GROUP {
             return Err(DomainError::invalid_field(

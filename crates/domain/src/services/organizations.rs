@@ -99,7 +99,7 @@ impl Services {
             .unwrap_or_else(|| req.name.clone());
         check_texts(&display_name, req.description.as_deref(), &mut validations);
         let Some(name) = name.filter(|_| validations.is_empty()) else {
-            return Err(validation_failed(validations));
+            return Err(DomainError::validation(validations));
         };
         if name.as_str() == "default" {
             return Err(reserved_default());
@@ -166,7 +166,7 @@ impl Services {
             check_texts("", req.description.as_deref(), &mut validations);
         }
         if !validations.is_empty() {
-            return Err(validation_failed(validations));
+            return Err(DomainError::validation(validations));
         }
         let now = self.now();
         let mut audit = actor
@@ -277,14 +277,6 @@ fn check_texts(display_name: &str, description: Option<&str>, validations: &mut 
             "description",
             format!("must be <= {MAX_DESCRIPTION} characters"),
         ));
-    }
-}
-
-fn validation_failed(validations: Vec<FieldError>) -> DomainError {
-    DomainError::Invalid {
-        message: "Validation failed.".into(),
-        detail: String::new(),
-        validations,
     }
 }
 

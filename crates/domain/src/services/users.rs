@@ -347,11 +347,7 @@ fn validate_identity(
     }
     match (username, email) {
         (Some(u), Some(e)) if validations.is_empty() => Ok((u, e, name.to_owned())),
-        _ => Err(DomainError::Invalid {
-            message: "Validation failed.".into(),
-            detail: String::new(),
-            validations,
-        }),
+        _ => Err(DomainError::validation(validations)),
     }
 }
 
