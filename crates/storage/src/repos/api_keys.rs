@@ -55,7 +55,7 @@ impl ApiKeyRepo for DieselApiKeyRepo {
                 let (key, user): (ApiKeyRow, UserRow) = api_keys::table
                     .inner_join(users::table)
                     .filter(api_keys::id.eq(&id))
-                    .filter(users::deleted.eq(false))
+                    .filter(diesel::dsl::not(users::deleted))
                     .select((ApiKeyRow::as_select(), UserRow::as_select()))
                     .first(conn)
                     .map_err(map_diesel)?;

@@ -44,7 +44,7 @@ fn details(conn: &mut AnyConnection, rows: Vec<GroupRow>) -> Result<Vec<GroupDet
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let members_query = users::table
-            .filter(users::deleted.eq(false))
+            .filter(diesel::dsl::not(users::deleted))
             .order(lower(users::username))
             .into_boxed();
         let member_rows: Vec<UserRow> = if row.id == row.organization_id {

@@ -170,7 +170,7 @@ impl MemberRepo for DieselMemberRepo {
                     .inner_join(users::table)
                     .filter(organization_members::organization_id.eq(&org))
                     .filter(organization_members::user_id.eq(user.to_string()))
-                    .filter(users::deleted.eq(false))
+                    .filter(diesel::dsl::not(users::deleted))
                     .select((MemberRow::as_select(), UserRow::as_select()))
                     .first(conn)
                     .map_err(map_diesel)?;

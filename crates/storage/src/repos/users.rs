@@ -81,7 +81,7 @@ pub(crate) fn hydrate(
 pub(crate) fn load_user(conn: &mut AnyConnection, id: &str) -> Result<User, RepoError> {
     let row: UserRow = users::table
         .filter(users::id.eq(id))
-        .filter(users::deleted.eq(false))
+        .filter(diesel::dsl::not(users::deleted))
         .select(UserRow::as_select())
         .first(conn)
         .map_err(map_diesel)?;
@@ -218,7 +218,7 @@ impl UserRepo for DieselUserRepo {
             .run(move |conn| {
                 let row: UserRow = users::table
                     .filter(lower(users::username).eq(username))
-                    .filter(users::deleted.eq(false))
+                    .filter(diesel::dsl::not(users::deleted))
                     .select(UserRow::as_select())
                     .first(conn)
                     .map_err(map_diesel)?;
@@ -233,7 +233,7 @@ impl UserRepo for DieselUserRepo {
             .run(move |conn| {
                 let row: UserRow = users::table
                     .filter(lower(users::email).eq(email))
-                    .filter(users::deleted.eq(false))
+                    .filter(diesel::dsl::not(users::deleted))
                     .select(UserRow::as_select())
                     .first(conn)
                     .map_err(map_diesel)?;
@@ -298,14 +298,17 @@ impl UserRepo for DieselUserRepo {
         self.db
             .write(move |conn| {
                 let id = id.to_string();
-                let changed =
-                    diesel::update(users::table.find(&id).filter(users::deleted.eq(false)))
-                        .set((
-                            users::status.eq(status.as_str()),
-                            users::updated_at.eq(to_db(now)),
-                        ))
-                        .execute(conn)
-                        .map_err(map_diesel)?;
+                let changed = diesel::update(
+                    users::table
+                        .find(&id)
+                        .filter(diesel::dsl::not(users::deleted)),
+                )
+                .set((
+                    users::status.eq(status.as_str()),
+                    users::updated_at.eq(to_db(now)),
+                ))
+                .execute(conn)
+                .map_err(map_diesel)?;
                 if changed == 0 {
                     return Err(RepoError::NotFound);
                 }
