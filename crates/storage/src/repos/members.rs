@@ -1,6 +1,7 @@
 //! [`MemberRepo`] on diesel.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -10,6 +11,7 @@ use warden_domain::ids::{OrganizationId, UserId};
 use warden_domain::model::{AuditEntry, MemberWithUser, OrganizationMember};
 use warden_domain::ports::{MemberQuery, MemberRepo, RepoResult};
 
+use crate::cache::GenerationCache;
 use crate::db::{AnyConnection, Database, MultiBackend, lock, lock_key};
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
@@ -21,11 +23,16 @@ use crate::schema::{lower, organization_member_roles, organization_members, orga
 #[derive(Debug, Clone)]
 pub struct DieselMemberRepo {
     db: Database,
+    /// Single-membership reads by (organization, user).
+    cache: Arc<GenerationCache<(OrganizationId, UserId), MemberWithUser>>,
 }
 
 impl DieselMemberRepo {
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            cache: Arc::default(),
+        }
     }
 }
 
@@ -162,8 +169,14 @@ impl MemberRepo for DieselMemberRepo {
             .await
     }
 
-    async fn get(&self, org: OrganizationId, user: UserId) -> RepoResult<MemberWithUser> {
-        self.db
+    async fn get(&self, org_id: OrganizationId, user_id: UserId) -> RepoResult<MemberWithUser> {
+        let generation = self.db.generation();
+        if let Some(member) = self.cache.get(&(org_id, user_id), generation) {
+            return Ok(member);
+        }
+        let (org, user) = (org_id, user_id);
+        let member = self
+            .db
             .run(move |conn| {
                 let org = org.to_string();
                 let row: (MemberRow, UserRow) = organization_members::table
@@ -178,7 +191,10 @@ impl MemberRepo for DieselMemberRepo {
                     .pop()
                     .ok_or(RepoError::NotFound)
             })
-            .await
+            .await?;
+        self.cache
+            .put((org_id, user_id), generation, member.clone());
+        Ok(member)
     }
 
     async fn list(

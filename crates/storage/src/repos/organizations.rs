@@ -1,6 +1,7 @@
 //! [`OrganizationRepo`] on diesel.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -10,6 +11,7 @@ use warden_domain::ids::{OrganizationId, UserId};
 use warden_domain::model::{AuditEntry, Organization, OrganizationMember};
 use warden_domain::ports::{OrganizationPatch, OrganizationRepo, RepoResult};
 
+use crate::cache::GenerationCache;
 use crate::db::{AnyConnection, Database};
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
@@ -20,11 +22,31 @@ use crate::schema::{lower, organization_member_roles, organization_members, orga
 #[derive(Debug, Clone)]
 pub struct DieselOrganizationRepo {
     db: Database,
+    /// Single-organization reads by `id:<uuid>`, `name:<lowercased>` or `default`.
+    cache: Arc<GenerationCache<String, Organization>>,
 }
 
 impl DieselOrganizationRepo {
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            cache: Arc::default(),
+        }
+    }
+
+    /// Serves `key` from the cache or loads it, remembering the result under the
+    /// generation read before loading.
+    async fn cached<F>(&self, key: String, load: F) -> RepoResult<Organization>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<Organization, RepoError> + Send + 'static,
+    {
+        let generation = self.db.generation();
+        if let Some(org) = self.cache.get(&key, generation) {
+            return Ok(org);
+        }
+        let org = self.db.run(load).await?;
+        self.cache.put(key, generation, org.clone());
+        Ok(org)
     }
 }
 
@@ -128,36 +150,35 @@ impl OrganizationRepo for DieselOrganizationRepo {
     }
 
     async fn get(&self, id: OrganizationId) -> RepoResult<Organization> {
-        self.db
-            .run(move |conn| load_org(conn, &id.to_string()))
-            .await
+        self.cached(format!("id:{id}"), move |conn| {
+            load_org(conn, &id.to_string())
+        })
+        .await
     }
 
     async fn get_by_name(&self, name: &str) -> RepoResult<Organization> {
         let name = name.to_lowercase();
-        self.db
-            .run(move |conn| {
-                organizations::table
-                    .filter(lower(organizations::name).eq(name))
-                    .select(OrganizationRow::as_select())
-                    .first(conn)
-                    .map_err(map_diesel)?
-                    .into_entity()
-            })
-            .await
+        self.cached(format!("name:{name}"), move |conn| {
+            organizations::table
+                .filter(lower(organizations::name).eq(name))
+                .select(OrganizationRow::as_select())
+                .first(conn)
+                .map_err(map_diesel)?
+                .into_entity()
+        })
+        .await
     }
 
     async fn get_default(&self) -> RepoResult<Organization> {
-        self.db
-            .run(|conn| {
-                organizations::table
-                    .filter(organizations::is_default.eq(true))
-                    .select(OrganizationRow::as_select())
-                    .first(conn)
-                    .map_err(map_diesel)?
-                    .into_entity()
-            })
-            .await
+        self.cached("default".to_owned(), |conn| {
+            organizations::table
+                .filter(organizations::is_default.eq(true))
+                .select(OrganizationRow::as_select())
+                .first(conn)
+                .map_err(map_diesel)?
+                .into_entity()
+        })
+        .await
     }
 
     async fn list(

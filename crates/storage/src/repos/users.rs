@@ -1,6 +1,7 @@
 //! [`UserRepo`] on diesel.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -11,6 +12,7 @@ use warden_domain::model::{AuditEntry, NewUser, Organization, User, UserCredenti
 use warden_domain::ports::{RepoResult, UserPage, UserQuery, UserRepo};
 use warden_rbac::roles;
 
+use crate::cache::GenerationCache;
 use crate::db::{AnyConnection, Database, lock};
 use crate::error::map_diesel;
 use crate::repos::{IN_CHUNK, insert_audit};
@@ -24,11 +26,31 @@ const FIRST_USER_LOCK: i64 = 0x5741_5244_0001;
 #[derive(Debug, Clone)]
 pub struct DieselUserRepo {
     db: Database,
+    /// Single-user reads by `id:<uuid>` or `name:<lowercased username>`.
+    cache: Arc<GenerationCache<String, User>>,
 }
 
 impl DieselUserRepo {
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            cache: Arc::default(),
+        }
+    }
+
+    /// Serves `key` from the cache or loads it, remembering the result under the
+    /// generation read before loading.
+    async fn cached<F>(&self, key: String, load: F) -> RepoResult<User>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<User, RepoError> + Send + 'static,
+    {
+        let generation = self.db.generation();
+        if let Some(user) = self.cache.get(&key, generation) {
+            return Ok(user);
+        }
+        let user = self.db.run(load).await?;
+        self.cache.put(key, generation, user.clone());
+        Ok(user)
     }
 }
 
@@ -207,24 +229,24 @@ impl UserRepo for DieselUserRepo {
     }
 
     async fn get(&self, id: UserId) -> RepoResult<User> {
-        self.db
-            .run(move |conn| load_user(conn, &id.to_string()))
-            .await
+        self.cached(format!("id:{id}"), move |conn| {
+            load_user(conn, &id.to_string())
+        })
+        .await
     }
 
     async fn get_by_username(&self, username: &str) -> RepoResult<User> {
         let username = username.to_lowercase();
-        self.db
-            .run(move |conn| {
-                let row: UserRow = users::table
-                    .filter(lower(users::username).eq(username))
-                    .filter(diesel::dsl::not(users::deleted))
-                    .select(UserRow::as_select())
-                    .first(conn)
-                    .map_err(map_diesel)?;
-                hydrate(conn, vec![row])?.pop().ok_or(RepoError::NotFound)
-            })
-            .await
+        self.cached(format!("name:{username}"), move |conn| {
+            let row: UserRow = users::table
+                .filter(lower(users::username).eq(username))
+                .filter(diesel::dsl::not(users::deleted))
+                .select(UserRow::as_select())
+                .first(conn)
+                .map_err(map_diesel)?;
+            hydrate(conn, vec![row])?.pop().ok_or(RepoError::NotFound)
+        })
+        .await
     }
 
     async fn credentials_by_email(&self, email: &str) -> RepoResult<UserCredentials> {
