@@ -29,14 +29,17 @@ pub fn presented_token(req: &HttpRequest) -> Option<String> {
     {
         return Some(cookie);
     }
-    let query = || {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string()).unwrap_or_default()
-    };
+    // Parsed at most once, and only if the cookie did not carry the token.
+    let query = std::cell::OnceCell::new();
     let from_query = |name: &str| {
-        query()
-            .into_iter()
+        query
+            .get_or_init(|| {
+                serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+                    .unwrap_or_default()
+            })
+            .iter()
             .find(|(k, _)| k == name)
-            .and_then(|(_, v)| non_empty(&v))
+            .and_then(|(_, v)| non_empty(v))
     };
     if let Some(token) = from_query(SESSION_COOKIE) {
         return Some(token);

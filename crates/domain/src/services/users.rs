@@ -121,15 +121,7 @@ impl Services {
         if param == "me" {
             return Ok((*actor.user).clone());
         }
-        let found = match param.parse::<UserId>() {
-            Ok(id) => self.ports.users.get(id).await,
-            Err(_) => self.ports.users.get_by_username(param).await,
-        };
-        let user = match found {
-            Ok(user) => user,
-            Err(RepoError::NotFound) => return Err(user_param_error(param)),
-            Err(e) => return Err(e.into()),
-        };
+        let user = self.lookup_user_unchecked(param).await?;
         if !actor.can(Action::Read, &user_object(user.id)) {
             return Err(user_param_error(param));
         }
@@ -263,14 +255,14 @@ impl Services {
         self.resolve_user(actor, param).await
     }
 
-    /// Lists the users the caller may read, filtered by Coder's `q` syntax.
+    /// Lists the users the caller may read, filtered by a search parsed with
+    /// [`parse_user_query`] (the edge parses it first, to complain in Coder's order).
     pub async fn list_users(
         &self,
         actor: &Actor,
-        q: Option<&str>,
+        mut query: UserQuery,
         page: Pagination,
     ) -> DomainResult<UserPage> {
-        let mut query = parse_user_query(q.unwrap_or(""))?;
         query.visible = Some(actor.subject.filter(Action::Read, ResourceType::User));
         query.after_id = page.after_id;
         query.limit = page.limit;

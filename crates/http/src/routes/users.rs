@@ -1,7 +1,6 @@
 //! `/users`: first user, login/logout, lookup, listing, creation and status.
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, post, put, web};
 use warden_domain::DomainError;
 use warden_domain::ids::OrganizationId;
@@ -15,7 +14,7 @@ use crate::dto::{
     CreateFirstUserRequest, CreateFirstUserResponse, CreateUserRequest, GetUsersResponse,
     LoginType, LoginWithPasswordRequest, LoginWithPasswordResponse, User,
 };
-use crate::error::{ApiError, ApiResult, Response};
+use crate::error::{ApiResult, Response};
 use crate::extract::{JsonBody, QueryPairs};
 
 /// Whether the first user has been created.
@@ -138,13 +137,13 @@ pub async fn list_users(
 ) -> ApiResult<web::Json<GetUsersResponse>> {
     let q = query.single("q")?;
     // Coder parses the search query before pagination; keep that order of complaints.
-    warden_domain::services::users::parse_user_query(q.unwrap_or(""))?;
+    let search = warden_domain::services::users::parse_user_query(q.unwrap_or(""))?;
     let page = Pagination::parse(
         query.single("limit")?,
         query.single("offset")?,
         query.single("after_id")?,
     )?;
-    let page = state.services.list_users(&actor, q, page).await?;
+    let page = state.services.list_users(&actor, search, page).await?;
     Ok(web::Json(GetUsersResponse {
         count: page.count,
         users: page.users.into_iter().map(User::from).collect(),
@@ -242,9 +241,4 @@ pub async fn activate_user(
         .set_user_status(&actor, &path, UserStatus::Active)
         .await?;
     Ok(web::Json(user.into()))
-}
-
-/// Method guard for routes Warden does not serve under a known path.
-pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.", "")
 }

@@ -66,7 +66,7 @@ pub(crate) fn insert_organization(
     Ok(())
 }
 
-fn load_org(conn: &mut AnyConnection, id: &str) -> Result<Organization, RepoError> {
+pub(crate) fn load_org(conn: &mut AnyConnection, id: &str) -> Result<Organization, RepoError> {
     organizations::table
         .find(id)
         .select(OrganizationRow::as_select())

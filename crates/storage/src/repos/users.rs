@@ -206,13 +206,7 @@ impl UserRepo for DieselUserRepo {
                 insert_user(conn, &user)?;
                 insert_audit(conn, &audit.in_org(org.id))?;
                 let created = load_user(conn, &user.id.to_string())?;
-                let org = OrganizationRow::into_entity(
-                    organizations::table
-                        .find(org.id.to_string())
-                        .select(OrganizationRow::as_select())
-                        .first(conn)
-                        .map_err(map_diesel)?,
-                )?;
+                let org = crate::repos::organizations::load_org(conn, &org.id.to_string())?;
                 Ok((created, org))
             })
             .await
