@@ -158,6 +158,19 @@ pub trait OrganizationRepo: Send + Sync {
     async fn memberships_of(&self, user: UserId) -> RepoResult<Vec<OrganizationMember>>;
 }
 
+/// What a committed write may have changed, and what a cached read depends on. A
+/// cached value stays valid while no write touching any of its tags has committed
+/// since it was loaded; a write that names no tags touches everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeTag {
+    /// A user's row, site roles, memberships (with their roles), groups and API keys.
+    User(UserId),
+    /// An organization's row.
+    Organization(OrganizationId),
+    /// The definitions of an organization's custom roles.
+    OrganizationRoles(OrganizationId),
+}
+
 /// Everything needed to authenticate a request, loaded in one call.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -177,10 +190,13 @@ pub trait ApiKeyRepo: Send + Sync {
     async fn create(&self, key: ApiKey, audit: Option<AuditEntry>) -> RepoResult<ApiKey>;
     /// The key, its user and the user's memberships; `NotFound` if any is missing.
     async fn session(&self, id: &ApiKeyId) -> RepoResult<Session>;
-    /// A number that moves whenever a committed write (here or, with a shared
-    /// database, in another replica) may have changed any session. Sessions compiled
-    /// under the current generation may be reused; under an older one, never.
+    /// A number that moves on every committed write, here or (with a shared database)
+    /// in another replica. Read it before loading a session and keep it with what was
+    /// loaded: [`unchanged_since`](Self::unchanged_since) takes it back.
     fn generation(&self) -> u64;
+    /// Whether no write touching any of `tags` has committed since `generation` was
+    /// read. `false` whenever in doubt: a cached session is then reloaded.
+    fn unchanged_since(&self, generation: u64, tags: &[ChangeTag]) -> bool;
     /// Records use: sets `last_used` and `expires_at` of the key and the user's
     /// `last_seen_at`. Called at most once an hour per key, never on every request.
     async fn touch(

@@ -1,19 +1,24 @@
-//! A read cache whose entries are valid only for the write generation they were
-//! loaded under (see [`Database::generation`](crate::Database::generation)): any
-//! committed write, in this process or (on PostgreSQL) in another replica, retires
-//! every entry at once. Hot single-row reads use it; listings never do.
+//! A read cache for hot single-row reads. Each entry remembers the write generation it
+//! was loaded under and the one thing it depends on (a [`ChangeTag`]); it is served
+//! while no committed write touching that tag (or everything) came later, in this
+//! process or, on PostgreSQL, in another replica (see [`Database`]). Listings never
+//! use it.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::RwLock;
 
+use warden_domain::ports::ChangeTag;
+
+use crate::Database;
+
 /// Entries kept at most; past that the cache starts over.
 const LIMIT: usize = 10_000;
 
-/// Values by key, each tagged with the generation it was read under.
+/// Values by key, each tagged with its generation and dependency.
 #[derive(Debug)]
 pub struct GenerationCache<K, V> {
-    entries: RwLock<HashMap<K, (u64, V)>>,
+    entries: RwLock<HashMap<K, (u64, ChangeTag, V)>>,
 }
 
 impl<K, V> Default for GenerationCache<K, V> {
@@ -25,36 +30,23 @@ impl<K, V> Default for GenerationCache<K, V> {
 }
 
 impl<K: Hash + Eq, V: Clone> GenerationCache<K, V> {
-    /// The value for `key` if it was loaded under `generation`.
-    pub fn get(&self, key: &K, generation: u64) -> Option<V> {
+    /// The value for `key` if nothing it depends on changed since it was loaded.
+    pub fn get(&self, key: &K, db: &Database) -> Option<V> {
         let entries = self.entries.read().ok()?;
         entries
             .get(key)
-            .filter(|(loaded_under, _)| *loaded_under == generation)
-            .map(|(_, value)| value.clone())
+            .filter(|(generation, tag, _)| db.unchanged_since(*generation, &[*tag]))
+            .map(|(_, _, value)| value.clone())
     }
 
-    /// Remembers a value read under `generation` (read before the load began).
-    pub fn put(&self, key: K, generation: u64, value: V) {
+    /// Remembers a value loaded under `generation` (read before the load began) that
+    /// depends on `tag`.
+    pub fn put(&self, key: K, generation: u64, tag: ChangeTag, value: V) {
         if let Ok(mut entries) = self.entries.write() {
             if entries.len() >= LIMIT {
                 entries.clear();
             }
-            entries.insert(key, (generation, value));
+            entries.insert(key, (generation, tag, value));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn entries_serve_only_their_generation() {
-        let cache = GenerationCache::default();
-        cache.put("a", 7, 1);
-        assert_eq!(cache.get(&"a", 7), Some(1));
-        assert_eq!(cache.get(&"a", 8), None, "a later write retires the entry");
-        assert_eq!(cache.get(&"b", 7), None);
     }
 }

@@ -6,7 +6,6 @@
 //! writer takes the write lock up front instead of failing to upgrade a read lock.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -16,7 +15,9 @@ use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tokio::sync::Semaphore;
 use warden_domain::RepoError;
+use warden_domain::ports::ChangeTag;
 
+use crate::changes::{ChangeLog, Touched};
 use crate::error::map_diesel;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -133,8 +134,8 @@ impl ManageConnection for Manager {
     }
 }
 
-/// The PostgreSQL channel every write transaction notifies, so that every replica
-/// knows its cached reads may be stale.
+/// The PostgreSQL channel every write transaction notifies with what it touched, so
+/// that every replica knows which of its cached reads may be stale.
 const CHANGES_CHANNEL: &str = "warden_changes";
 
 /// The database handle every repository shares. Cheap to clone.
@@ -143,10 +144,9 @@ pub struct Database {
     pool: Pool<Manager>,
     permits: Arc<Semaphore>,
     backend: Backend,
-    /// Moves on every committed write of this process and, on PostgreSQL, of every
-    /// other replica (through LISTEN/NOTIFY). Caches keep what they loaded under the
-    /// current generation only.
-    generation: Arc<AtomicU64>,
+    /// Every committed write of this process and, on PostgreSQL, of every other
+    /// replica (through LISTEN/NOTIFY), with what it touched. Caches consult it.
+    changes: Arc<ChangeLog>,
     /// SQLite admits one writer at a time; queueing writers here, in order, spares
     /// them SQLite's busy handler, which sleeps in growing steps while it waits.
     writers: Arc<tokio::sync::Mutex<()>>,
@@ -180,22 +180,27 @@ impl Database {
         .await
         .map_err(|e| RepoError::Internal(e.to_string()))?
         .map_err(|e| RepoError::Unavailable(e.to_string()))?;
-        let generation = Arc::new(AtomicU64::new(0));
+        let changes = Arc::new(ChangeLog::default());
         if let DatabaseUrl::Postgres(url) = &url_for_listener {
-            spawn_change_listener(url.clone(), Arc::downgrade(&generation));
+            spawn_change_listener(url.clone(), Arc::downgrade(&changes));
         }
         Ok(Self {
             pool,
             permits: Arc::new(Semaphore::new(size as usize)),
             backend,
-            generation,
+            changes,
             writers: Arc::default(),
         })
     }
 
-    /// The current write generation (see the field's documentation).
+    /// The current write generation: read it before loading something to cache.
     pub fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
+        self.changes.generation()
+    }
+
+    /// Whether no write touching `tags` has committed since `generation` was read.
+    pub fn unchanged_since(&self, generation: u64, tags: &[ChangeTag]) -> bool {
+        self.changes.unchanged_since(generation, tags)
     }
 
     /// The engine behind this handle.
@@ -239,8 +244,19 @@ impl Database {
     }
 
     /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back
-    /// otherwise. On SQLite the transaction is `BEGIN IMMEDIATE`.
+    /// otherwise. On SQLite the transaction is `BEGIN IMMEDIATE`. Every cached read is
+    /// retired afterwards; [`write_touching`](Self::write_touching) retires fewer.
     pub async fn write<T, F>(&self, f: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
+    {
+        self.write_touching(Touched::Everything, f).await
+    }
+
+    /// [`write`](Self::write) for a change that can only affect what `touched` names:
+    /// cached reads depending on anything else stay valid.
+    pub async fn write_touching<T, F>(&self, touched: Touched, f: F) -> Result<T, RepoError>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
@@ -249,10 +265,13 @@ impl Database {
             Backend::Sqlite => Some(self.writers.lock().await),
             Backend::Postgres => None,
         };
-        let outcome = self.run(move |conn| write_transaction(conn, f)).await;
-        // After the commit, so that a reader that loaded before it cannot keep its
-        // result under the new generation.
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        let payload = touched.payload();
+        let outcome = self
+            .run(move |conn| write_transaction(conn, &payload, f))
+            .await;
+        // After the commit, so that a reader that loaded before it counts as older.
+        // Also after a failure: a failed commit may still have changed something.
+        self.changes.record(&touched);
         outcome
     }
 }
@@ -267,6 +286,7 @@ fn create_parent(path: &Path) -> Result<(), RepoError> {
 
 fn write_transaction<T>(
     conn: &mut AnyConnection,
+    payload: &str,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, RepoError>,
 ) -> Result<T, RepoError> {
     match conn {
@@ -279,7 +299,10 @@ fn write_transaction<T>(
     let mut outcome = f(conn);
     if let (Ok(_), AnyConnection::Postgresql(c)) = (&outcome, &mut *conn) {
         // Delivered to every listening replica when (and only if) this commits.
-        if let Err(e) = c.batch_execute(&format!("NOTIFY {CHANGES_CHANNEL}")) {
+        let notify = diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<diesel::sql_types::Text, _>(CHANGES_CHANNEL)
+            .bind::<diesel::sql_types::Text, _>(payload);
+        if let Err(e) = diesel::RunQueryDsl::execute(notify, c) {
             outcome = Err(map_diesel(e));
         }
     }
@@ -321,15 +344,15 @@ pub fn lock(conn: &mut AnyConnection, key: i64) -> Result<(), RepoError> {
     }
 }
 
-/// Listens for other replicas' writes on PostgreSQL and moves the generation when one
-/// commits. Polls the socket every few milliseconds (no queries); reconnects on error,
-/// moving the generation then too, since notifications may have been missed. Ends when
-/// the database handle is gone.
-fn spawn_change_listener(url: String, generation: Weak<AtomicU64>) {
+/// Listens for other replicas' writes on PostgreSQL and records what each touched.
+/// Polls the socket every few milliseconds (no queries); reconnects on error, retiring
+/// everything then, since notifications may have been missed. Ends when the database
+/// handle is gone.
+fn spawn_change_listener(url: String, changes: Weak<ChangeLog>) {
     let spawned = std::thread::Builder::new()
         .name("warden-pg-listen".into())
         .spawn(move || {
-            while generation.strong_count() > 0 {
+            while changes.strong_count() > 0 {
                 let listening = PgConnection::establish(&url)
                     .map_err(|e| e.to_string())
                     .and_then(|mut c| {
@@ -346,31 +369,28 @@ fn spawn_change_listener(url: String, generation: Weak<AtomicU64>) {
                     }
                 };
                 // Anything may have changed while no one was listening.
-                if let Some(current) = generation.upgrade() {
-                    current.fetch_add(1, Ordering::AcqRel);
+                if let Some(current) = changes.upgrade() {
+                    current.record(&Touched::Everything);
                 }
                 loop {
-                    let Some(current) = generation.upgrade() else {
+                    let Some(current) = changes.upgrade() else {
                         return;
                     };
-                    let mut changed = false;
                     let mut failed = false;
                     for notification in conn.notifications_iter() {
                         match notification {
-                            Ok(_) => changed = true,
+                            Ok(n) => current.record(&Touched::from_payload(&n.payload)),
                             Err(_) => {
                                 failed = true;
                                 break;
                             }
                         }
                     }
-                    if changed || failed {
-                        current.fetch_add(1, Ordering::AcqRel);
-                    }
-                    drop(current);
                     if failed {
+                        current.record(&Touched::Everything);
                         break;
                     }
+                    drop(current);
                     std::thread::sleep(Duration::from_millis(2));
                 }
             }

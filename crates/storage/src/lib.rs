@@ -7,6 +7,7 @@
 //! that includes its audit record. Row types and diesel errors never leave this crate.
 
 mod cache;
+mod changes;
 mod db;
 mod error;
 pub mod rbac_sql;
@@ -17,6 +18,7 @@ pub mod testing;
 
 use std::sync::Arc;
 
+pub use changes::Touched;
 pub use db::{Backend, Database, DatabaseUrl, PoolConfig};
 pub use repos::api_keys::DieselApiKeyRepo;
 pub use repos::audit::DieselAuditRepo;

@@ -1002,3 +1002,99 @@ mod rbac_filters {
         }
     }
 }
+
+/// Cache invalidation: a write retires what it touched and nothing else, in this
+/// process and, on PostgreSQL, in every other replica.
+mod invalidation {
+    use super::*;
+    use warden_domain::ports::ChangeTag;
+
+    on_both_backends! {
+        async fn a_write_retires_only_what_it_touched(store) {
+            let (admin, default) = store.first_user().await;
+            let bob = store.user("bob", &[default.id]).await;
+            let (admin_tag, bob_tag) = (ChangeTag::User(admin.id), ChangeTag::User(bob.id));
+            let roles_tag = ChangeTag::OrganizationRoles(default.id);
+
+            let before = store.keys.generation();
+            store.users.set_status(bob.id, UserStatus::Suspended, T0, audit("bob")).await.unwrap();
+            assert!(!store.keys.unchanged_since(before, &[bob_tag]), "bob's status changed");
+            assert!(!store.keys.unchanged_since(before, &[admin_tag, bob_tag]));
+            assert!(store.keys.unchanged_since(before, &[admin_tag, roles_tag]), "nothing of admin's changed");
+
+            let key = api_key("bobsession", bob.id, LoginType::Password, "", T0);
+            let before = store.keys.generation();
+            store.keys.create(key.clone(), None).await.unwrap();
+            store.keys.touch(&key.id, bob.id, T0 + secs(7200), T0 + secs(9000)).await.unwrap();
+            assert!(!store.keys.unchanged_since(before, &[bob_tag]));
+            assert!(store.keys.unchanged_since(before, &[admin_tag]));
+
+            // A write that does not say what it touched retires everything.
+            let before = store.keys.generation();
+            store.orgs.update(default.id, OrganizationPatch { display_name: Some("Renamed".into()), ..Default::default() }, T0, audit("org")).await.unwrap();
+            assert!(!store.keys.unchanged_since(before, &[admin_tag]));
+            assert!(!store.keys.unchanged_since(before, &[]));
+
+            // A failed write retires what it would have touched, and never less.
+            let before = store.keys.generation();
+            assert_conflict(store.users.create(new_user("bob"), audit("dup")).await);
+            assert!(store.keys.unchanged_since(before, &[admin_tag, bob_tag]), "a user that was never created touches no one else");
+        }
+    }
+
+    /// Another replica on the same PostgreSQL database learns what each write
+    /// touched through NOTIFY, and retires only that.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn other_replicas_retire_only_what_was_touched() {
+        let store = Store::open(Backend::Postgres).await;
+        let (admin, default) = store.first_user().await;
+        let bob = store.user("bob", &[default.id]).await;
+        let replica = Database::connect(store._test_db.url(), PoolConfig::default())
+            .await
+            .expect("connect a second replica");
+        let (admin_tag, bob_tag) = (ChangeTag::User(admin.id), ChangeTag::User(bob.id));
+        let eventually = |what: &'static str, check: &dyn Fn() -> bool| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while !check() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{what} never happened"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        };
+        // The replica's listener retires everything once when it connects; wait for
+        // that to be behind us by watching a touched-everything write arrive.
+        let start = replica.generation();
+        store
+            .orgs
+            .update(default.id, OrganizationPatch::default(), T0, audit("org"))
+            .await
+            .unwrap();
+        eventually("the replica hearing of a write", &|| {
+            replica.generation() > start
+        });
+
+        let mut spared = false;
+        for status in [
+            UserStatus::Suspended,
+            UserStatus::Active,
+            UserStatus::Suspended,
+        ] {
+            let before = replica.generation();
+            store
+                .users
+                .set_status(bob.id, status, T0, audit("bob"))
+                .await
+                .unwrap();
+            eventually("the replica retiring bob", &|| {
+                !replica.unchanged_since(before, &[bob_tag])
+            });
+            spared |= replica.unchanged_since(before, &[admin_tag]);
+        }
+        assert!(
+            spared,
+            "a write touching bob must not retire admin in other replicas"
+        );
+    }
+}

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::ids::ApiKeyId;
+use crate::ports::{ChangeTag, Session};
 use crate::services::Services;
 use crate::token::{GeneratedApiKey, secret_matches, split_token};
 use crate::values::Password;
@@ -41,12 +42,16 @@ impl Services {
     pub async fn authenticate(&self, token: &str) -> DomainResult<Actor> {
         let signed_out = |detail: String| DomainError::unauthorized(SIGNED_OUT, detail);
         let (id, secret) = split_token(token).map_err(signed_out)?;
-        // Read the generation before loading: a write committed meanwhile moves it,
-        // so what is loaded now is never reused after that write.
-        let generation = self.ports.api_keys.generation();
-        let mut actor = match self.sessions.get(&id, generation) {
-            Some(actor) => actor,
+        let cached = self
+            .sessions
+            .get(&id)
+            .filter(|(generation, tags, _)| self.ports.api_keys.unchanged_since(*generation, tags));
+        let mut actor = match cached {
+            Some((_, _, actor)) => actor,
             None => {
+                // Read the generation before loading: a write that commits meanwhile
+                // counts as later, so what is loaded now is not reused after it.
+                let generation = self.ports.api_keys.generation();
                 let session = match self.ports.api_keys.session(&id).await {
                     Ok(session) => session,
                     Err(RepoError::NotFound) => {
@@ -54,8 +59,10 @@ impl Services {
                     }
                     Err(e) => return Err(e.into()),
                 };
+                let tags = session_tags(&session);
                 let actor = Actor::from_session(session);
-                self.sessions.put(id.clone(), generation, actor.clone());
+                self.sessions
+                    .put(id.clone(), generation, tags, actor.clone());
                 actor
             }
         };
@@ -220,6 +227,19 @@ impl Services {
     }
 }
 
+/// What a compiled session depends on: the user (row, roles, memberships, groups,
+/// keys) and the custom role definitions of every organization it belongs to.
+fn session_tags(session: &Session) -> Arc<[ChangeTag]> {
+    std::iter::once(ChangeTag::User(session.user.id))
+        .chain(
+            session
+                .memberships
+                .iter()
+                .map(|m| ChangeTag::OrganizationRoles(m.organization_id)),
+        )
+        .collect()
+}
+
 /// Go's `time.Time.String()` rendering of a UTC instant, which Coder puts in messages.
 fn go_time(t: time::OffsetDateTime) -> String {
     let format = time::macros::format_description!(
@@ -228,33 +248,31 @@ fn go_time(t: time::OffsetDateTime) -> String {
     t.format(&format).unwrap_or_else(|_| t.to_string())
 }
 
-/// Compiled actors by key id, each valid for the write generation it was loaded
-/// under (see [`ApiKeyRepo::generation`](crate::ports::ApiKeyRepo::generation)).
-/// Saves the session queries and the subject compilation on all but the first
-/// request after any change; secret, expiry and status are still checked each time.
+/// Compiled actors by key id, each with the generation it was loaded under and the
+/// tags it depends on (see [`ApiKeyRepo::unchanged_since`](crate::ports::ApiKeyRepo)).
+/// Saves the session queries and the subject compilation until a write touches what
+/// the session was built from; secret, expiry and status are still checked each time.
 #[derive(Debug, Default)]
 pub(crate) struct SessionCache {
-    entries: RwLock<HashMap<ApiKeyId, (u64, Actor)>>,
+    entries: RwLock<HashMap<ApiKeyId, CachedSession>>,
 }
+
+type CachedSession = (u64, Arc<[ChangeTag]>, Actor);
 
 /// Entries kept at most; past that the cache starts over.
 const SESSION_CACHE_LIMIT: usize = 10_000;
 
 impl SessionCache {
-    fn get(&self, id: &ApiKeyId, generation: u64) -> Option<Actor> {
-        let entries = self.entries.read().ok()?;
-        entries
-            .get(id)
-            .filter(|(loaded_under, _)| *loaded_under == generation)
-            .map(|(_, actor)| actor.clone())
+    fn get(&self, id: &ApiKeyId) -> Option<CachedSession> {
+        self.entries.read().ok()?.get(id).cloned()
     }
 
-    fn put(&self, id: ApiKeyId, generation: u64, actor: Actor) {
+    fn put(&self, id: ApiKeyId, generation: u64, tags: Arc<[ChangeTag]>, actor: Actor) {
         if let Ok(mut entries) = self.entries.write() {
             if entries.len() >= SESSION_CACHE_LIMIT {
                 entries.clear();
             }
-            entries.insert(id, (generation, actor));
+            entries.insert(id, (generation, tags, actor));
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::model::{
     UserCredentials, UserStatus,
 };
 use crate::ports::{
-    ApiKeyRepo, Clock, OrganizationPatch, OrganizationRepo, PasswordHasher, RepoResult,
+    ApiKeyRepo, ChangeTag, Clock, OrganizationPatch, OrganizationRepo, PasswordHasher, RepoResult,
     SecretGenerator, Session, UserPage, UserQuery, UserRepo,
 };
 use crate::services::api_keys::CreateToken;
@@ -902,6 +902,11 @@ impl ApiKeyRepo for FakeStore {
         let mut state = self.state();
         state.generation += 1;
         state.generation
+    }
+
+    fn unchanged_since(&self, _generation: u64, _tags: &[ChangeTag]) -> bool {
+        // Every call moves the generation: a cached session is never reused here.
+        false
     }
 
     async fn touch(

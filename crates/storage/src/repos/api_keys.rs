@@ -6,8 +6,9 @@ use time::OffsetDateTime;
 use warden_domain::RepoError;
 use warden_domain::ids::{ApiKeyId, UserId};
 use warden_domain::model::{ApiKey, AuditEntry, LoginType};
-use warden_domain::ports::{ApiKeyRepo, RepoResult, Session};
+use warden_domain::ports::{ApiKeyRepo, ChangeTag, RepoResult, Session};
 
+use crate::Touched;
 use crate::db::Database;
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
@@ -34,17 +35,20 @@ impl ApiKeyRepo for DieselApiKeyRepo {
     async fn create(&self, key: ApiKey, audit: Option<AuditEntry>) -> RepoResult<ApiKey> {
         let row = ApiKeyRow::from_entity(&key)?;
         self.db
-            .write(move |conn| {
-                diesel::insert_into(api_keys::table)
-                    .values(&row)
-                    .execute(conn)
-                    .map_err(map_diesel)?;
-                if let Some(audit) = &audit {
-                    insert_audit(conn, audit)?;
-                }
-                // What was stored: timestamps truncated to microseconds, as a read returns.
-                row.into_entity()
-            })
+            .write_touching(
+                Touched::Only(vec![ChangeTag::User(key.user_id)]),
+                move |conn| {
+                    diesel::insert_into(api_keys::table)
+                        .values(&row)
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                    if let Some(audit) = &audit {
+                        insert_audit(conn, audit)?;
+                    }
+                    // What was stored: timestamps truncated to microseconds, as a read returns.
+                    row.into_entity()
+                },
+            )
             .await
     }
 
@@ -108,6 +112,10 @@ impl ApiKeyRepo for DieselApiKeyRepo {
         self.db.generation()
     }
 
+    fn unchanged_since(&self, generation: u64, tags: &[ChangeTag]) -> bool {
+        self.db.unchanged_since(generation, tags)
+    }
+
     async fn touch(
         &self,
         id: &ApiKeyId,
@@ -117,7 +125,7 @@ impl ApiKeyRepo for DieselApiKeyRepo {
     ) -> RepoResult<()> {
         let id = id.0.clone();
         self.db
-            .write(move |conn| {
+            .write_touching(Touched::Only(vec![ChangeTag::User(user)]), move |conn| {
                 let now = to_db(now);
                 diesel::update(api_keys::table.find(&id))
                     .set((

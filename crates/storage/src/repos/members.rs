@@ -9,8 +9,9 @@ use time::OffsetDateTime;
 use warden_domain::RepoError;
 use warden_domain::ids::{OrganizationId, UserId};
 use warden_domain::model::{AuditEntry, MemberWithUser, OrganizationMember};
-use warden_domain::ports::{MemberQuery, MemberRepo, RepoResult};
+use warden_domain::ports::{ChangeTag, MemberQuery, MemberRepo, RepoResult};
 
+use crate::Touched;
 use crate::cache::GenerationCache;
 use crate::db::{AnyConnection, Database, MultiBackend, lock, lock_key};
 use crate::error::map_diesel;
@@ -152,7 +153,7 @@ impl MemberRepo for DieselMemberRepo {
         audit: AuditEntry,
     ) -> RepoResult<OrganizationMember> {
         self.db
-            .write(move |conn| {
+            .write_touching(Touched::Only(vec![ChangeTag::User(user)]), move |conn| {
                 let (org, user) = (org.to_string(), user.to_string());
                 diesel::insert_into(organization_members::table)
                     .values(MemberRow {
@@ -170,10 +171,10 @@ impl MemberRepo for DieselMemberRepo {
     }
 
     async fn get(&self, org_id: OrganizationId, user_id: UserId) -> RepoResult<MemberWithUser> {
-        let generation = self.db.generation();
-        if let Some(member) = self.cache.get(&(org_id, user_id), generation) {
+        if let Some(member) = self.cache.get(&(org_id, user_id), &self.db) {
             return Ok(member);
         }
+        let generation = self.db.generation();
         let (org, user) = (org_id, user_id);
         let member = self
             .db
@@ -192,8 +193,13 @@ impl MemberRepo for DieselMemberRepo {
                     .ok_or(RepoError::NotFound)
             })
             .await?;
-        self.cache
-            .put((org_id, user_id), generation, member.clone());
+        // A membership belongs to its user: every change to it touches the user.
+        self.cache.put(
+            (org_id, user_id),
+            generation,
+            ChangeTag::User(user_id),
+            member.clone(),
+        );
         Ok(member)
     }
 
@@ -259,7 +265,7 @@ impl MemberRepo for DieselMemberRepo {
 
     async fn remove(&self, org: OrganizationId, user: UserId, audit: AuditEntry) -> RepoResult<()> {
         self.db
-            .write(move |conn| {
+            .write_touching(Touched::Only(vec![ChangeTag::User(user)]), move |conn| {
                 let removed = diesel::delete(
                     organization_members::table.find((org.to_string(), user.to_string())),
                 )
@@ -282,7 +288,7 @@ impl MemberRepo for DieselMemberRepo {
         audit: AuditEntry,
     ) -> RepoResult<OrganizationMember> {
         self.db
-            .write(move |conn| {
+            .write_touching(Touched::Only(vec![ChangeTag::User(user)]), move |conn| {
                 lock(conn, lock_key(2, &[org.as_uuid(), user.as_uuid()]))?;
                 let (org, user) = (org.to_string(), user.to_string());
                 let touched = diesel::update(organization_members::table.find((&org, &user)))

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use warden_domain::RepoError;
 use warden_domain::ids::{OrganizationId, UserId};
 use warden_domain::model::{AuditEntry, Organization, OrganizationMember};
-use warden_domain::ports::{OrganizationPatch, OrganizationRepo, RepoResult};
+use warden_domain::ports::{ChangeTag, OrganizationPatch, OrganizationRepo, RepoResult};
 
 use crate::cache::GenerationCache;
 use crate::db::{AnyConnection, Database};
@@ -40,12 +40,17 @@ impl DieselOrganizationRepo {
     where
         F: FnOnce(&mut AnyConnection) -> Result<Organization, RepoError> + Send + 'static,
     {
-        let generation = self.db.generation();
-        if let Some(org) = self.cache.get(&key, generation) {
+        if let Some(org) = self.cache.get(&key, &self.db) {
             return Ok(org);
         }
+        let generation = self.db.generation();
         let org = self.db.run(load).await?;
-        self.cache.put(key, generation, org.clone());
+        self.cache.put(
+            key,
+            generation,
+            ChangeTag::Organization(org.id),
+            org.clone(),
+        );
         Ok(org)
     }
 }

@@ -9,9 +9,10 @@ use time::OffsetDateTime;
 use warden_domain::RepoError;
 use warden_domain::ids::{OrganizationId, UserId};
 use warden_domain::model::{AuditEntry, NewUser, Organization, User, UserCredentials, UserStatus};
-use warden_domain::ports::{RepoResult, UserPage, UserQuery, UserRepo};
+use warden_domain::ports::{ChangeTag, RepoResult, UserPage, UserQuery, UserRepo};
 use warden_rbac::roles;
 
+use crate::Touched;
 use crate::cache::GenerationCache;
 use crate::db::{AnyConnection, Database, lock};
 use crate::error::map_diesel;
@@ -44,12 +45,13 @@ impl DieselUserRepo {
     where
         F: FnOnce(&mut AnyConnection) -> Result<User, RepoError> + Send + 'static,
     {
-        let generation = self.db.generation();
-        if let Some(user) = self.cache.get(&key, generation) {
+        if let Some(user) = self.cache.get(&key, &self.db) {
             return Ok(user);
         }
+        let generation = self.db.generation();
         let user = self.db.run(load).await?;
-        self.cache.put(key, generation, user.clone());
+        self.cache
+            .put(key, generation, ChangeTag::User(user.id), user.clone());
         Ok(user)
     }
 }
@@ -214,7 +216,7 @@ impl UserRepo for DieselUserRepo {
 
     async fn create(&self, user: NewUser, audit: AuditEntry) -> RepoResult<User> {
         self.db
-            .write(move |conn| {
+            .write_touching(Touched::Only(vec![ChangeTag::User(user.id)]), move |conn| {
                 insert_user(conn, &user)?;
                 insert_audit(conn, &audit)?;
                 load_user(conn, &user.id.to_string())
@@ -312,7 +314,7 @@ impl UserRepo for DieselUserRepo {
         audit: AuditEntry,
     ) -> RepoResult<User> {
         self.db
-            .write(move |conn| {
+            .write_touching(Touched::Only(vec![ChangeTag::User(id)]), move |conn| {
                 let id = id.to_string();
                 let changed = diesel::update(
                     users::table
