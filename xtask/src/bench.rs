@@ -42,7 +42,28 @@ pub enum BenchTask {
         duration: u64,
         #[arg(long, env = "WARDEN_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES)]
         postgres: String,
+        /// Which engines to measure.
+        #[arg(long, value_enum, default_value_t = Engines::Both)]
+        backend: Engines,
     },
+}
+
+/// The storage engines a benchmark runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engines {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+impl Engines {
+    fn includes_sqlite(self) -> bool {
+        self != Self::Postgres
+    }
+
+    fn includes_postgres(self) -> bool {
+        self != Self::Sqlite
+    }
 }
 
 pub fn run(task: BenchTask) -> anyhow::Result<()> {
@@ -58,7 +79,8 @@ pub fn run(task: BenchTask) -> anyhow::Result<()> {
             groups,
             duration,
             postgres,
-        } => members(users, groups, duration, &postgres),
+            backend,
+        } => members(users, groups, duration, &postgres, backend),
     }
 }
 
@@ -369,14 +391,29 @@ fn http(duration: u64, connections: u32, postgres: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn members(users: usize, groups: usize, duration: u64, postgres: &str) -> anyhow::Result<()> {
+fn members(
+    users: usize,
+    groups: usize,
+    duration: u64,
+    postgres: &str,
+    engines: Engines,
+) -> anyhow::Result<()> {
     build_release()?;
     let scratch = Scratch::new("members", postgres)?;
     let mut lines = Vec::new();
-    for (label, url) in [
-        ("SQLite", scratch.sqlite_url.as_str()),
-        ("PostgreSQL", scratch.pg_url.as_str()),
-    ] {
+    let runs = [
+        (
+            "SQLite",
+            scratch.sqlite_url.as_str(),
+            engines.includes_sqlite(),
+        ),
+        (
+            "PostgreSQL",
+            scratch.pg_url.as_str(),
+            engines.includes_postgres(),
+        ),
+    ];
+    for (label, url, _) in runs.into_iter().filter(|(_, _, wanted)| *wanted) {
         lines.extend(crate::bench_members::run(
             users, groups, label, url, duration,
         )?);
