@@ -24,6 +24,7 @@ pub use repos::groups::DieselGroupRepo;
 pub use repos::members::DieselMemberRepo;
 pub use repos::organizations::DieselOrganizationRepo;
 pub use repos::roles::DieselRoleRepo;
+pub use repos::scim::DieselScimRepo;
 pub use repos::users::DieselUserRepo;
 use warden_domain::ports::{
     ApiKeyRepo, AuditRepo, GroupRepo, MemberRepo, OrganizationRepo, RoleRepo, UserRepo,
