@@ -461,6 +461,7 @@ impl ScimService {
                     // `remove active` deactivates, as Coder reads it.
                     map.insert("active".into(), Value::Bool(false));
                 }
+                prefer_changed_display_name(&mut doc, &current.user.name);
                 let sent = doc
                     .as_object()
                     .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case("userName")))
@@ -566,6 +567,31 @@ impl ScimService {
             409,
             "The user kept changing concurrently; retry the request.",
         ))
+    }
+}
+
+/// `displayName` and `name.formatted` are one field in Warden: when a PATCH changed
+/// only `displayName`, it wins.
+fn prefer_changed_display_name(doc: &mut Value, stored: &str) {
+    let display = crate::filter::get_ci(doc, "displayName")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let Some(display) = display.filter(|d| d != stored) else {
+        return;
+    };
+    let Some(Value::Object(map)) = doc.as_object_mut().and_then(|m| {
+        m.iter_mut()
+            .find(|(k, _)| k.eq_ignore_ascii_case("name"))
+            .map(|(_, v)| v)
+    }) else {
+        return;
+    };
+    if let Some((_, formatted)) = map
+        .iter_mut()
+        .find(|(k, _)| k.eq_ignore_ascii_case("formatted"))
+        && formatted.as_str() == Some(stored)
+    {
+        *formatted = Value::String(display);
     }
 }
 

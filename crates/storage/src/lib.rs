@@ -40,6 +40,7 @@ pub struct Repositories {
     pub roles: Arc<dyn RoleRepo>,
     pub groups: Arc<dyn GroupRepo>,
     pub audit: Arc<dyn AuditRepo>,
+    pub scim: Arc<dyn warden_domain::scim::ScimRepo>,
 }
 
 impl Repositories {
@@ -53,6 +54,7 @@ impl Repositories {
             roles: Arc::new(DieselRoleRepo::new(db.clone())),
             groups: Arc::new(DieselGroupRepo::new(db.clone())),
             audit: Arc::new(DieselAuditRepo::new(db.clone())),
+            scim: Arc::new(DieselScimRepo::new(db.clone())),
         }
     }
 }
