@@ -77,6 +77,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/scim/v2/Users/{id}"),
     ("PATCH", "/scim/v2/Users/{id}"),
     ("DELETE", "/scim/v2/Users/{id}"),
+    ("POST", "/scim/v2/Users/.search"),
+    ("POST", "/scim/v2/.search"),
 ];
 
 /// Routes anyone may call.

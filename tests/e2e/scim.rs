@@ -169,6 +169,10 @@ on_both_backends! {
         assert_eq!(user_type.body["schema"], USER_SCHEMA);
         let group_type = app.scim(Method::GET, "/scim/v2/ResourceTypes/Group", None, &[]).await?;
         assert!(is_scim_error(&group_type, StatusCode::NOT_FOUND), "{group_type:?}");
+        let wrong_method = app.scim(Method::POST, "/scim/v2/ServiceProviderConfig", Some(json!({})), &[]).await?;
+        assert!(is_scim_error(&wrong_method, StatusCode::METHOD_NOT_ALLOWED), "{wrong_method:?}");
+        let wrong_method = app.scim(Method::DELETE, "/scim/v2/Schemas", None, &[]).await?;
+        assert!(is_scim_error(&wrong_method, StatusCode::METHOD_NOT_ALLOWED), "{wrong_method:?}");
         let unknown = app.scim(Method::GET, "/scim/v2/Nothing", None, &[]).await?;
         assert!(is_scim_error(&unknown, StatusCode::NOT_FOUND), "{unknown:?}");
         Ok(())
@@ -349,6 +353,16 @@ on_both_backends! {
             assert!(is_scim_error(&reply, StatusCode::BAD_REQUEST), "{bad}: {reply:?}");
             assert_eq!(scim_type(&reply), "invalidFilter", "{bad}");
         }
+        let searched = app.scim(Method::POST, "/scim/v2/Users/.search", Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "emails.value ew \"@a.io\"", "sortBy": "userName", "startIndex": 1, "count": 10,
+            "attributes": ["userName"],
+        })), &[]).await?;
+        assert_eq!(searched.status, StatusCode::OK, "{searched:?}");
+        assert_eq!(user_names(&searched), ["ann@a.io", "cat@a.io"]);
+        assert!(searched.body["Resources"][0].get("emails").is_none());
+        let root = app.scim(Method::POST, "/scim/v2/.search", Some(json!({"filter": "userName eq \"ben@b.io\""})), &[]).await?;
+        assert_eq!(user_names(&root), ["ben@b.io"]);
         let sorted = list(&app, "sortBy=name.givenName&sortOrder=descending").await?;
         assert_eq!(user_names(&sorted), ["cat@a.io", "ben@b.io", "ann@a.io"]);
         let page = list(&app, "sortBy=userName&startIndex=2&count=1").await?;

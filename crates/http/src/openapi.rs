@@ -64,6 +64,8 @@ use crate::{dto, error, routes};
         routes::scim::replace_user,
         routes::scim::patch_user,
         routes::scim::delete_user,
+        routes::scim::search_users,
+        routes::scim::search_all,
     ),
     components(schemas(error::Response, error::ValidationError, dto::SlimRole)),
     modifiers(&SessionToken, &ScimBearerScheme),

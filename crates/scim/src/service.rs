@@ -284,6 +284,53 @@ impl ScimService {
         }))
     }
 
+    /// `POST /Users/.search`: a `SearchRequest` body with the parameters of
+    /// [`Self::list_users`] (numbers may be JSON numbers, attribute lists arrays).
+    pub async fn search_users(&self, body: &Value) -> ScimResult<Value> {
+        if !body.is_object() {
+            return Err(ScimError::invalid_syntax(
+                "A SearchRequest must be a JSON object.",
+            ));
+        }
+        let text = |key: &str| -> ScimResult<Option<String>> {
+            match crate::filter::get_ci(body, key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Number(n)) => Ok(Some(n.to_string())),
+                Some(other) => Err(ScimError::invalid_value(format!(
+                    "{key:?} must be a string or number, not {other}."
+                ))),
+            }
+        };
+        let names = |key: &str| -> ScimResult<Vec<String>> {
+            match crate::filter::get_ci(body, key) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::String(s)) => Ok(attribute_list(s)),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|i| {
+                        i.as_str().map(str::to_owned).ok_or_else(|| {
+                            ScimError::invalid_value(format!("{key:?} must list strings."))
+                        })
+                    })
+                    .collect(),
+                Some(other) => Err(ScimError::invalid_value(format!(
+                    "{key:?} must be an array of strings, not {other}."
+                ))),
+            }
+        };
+        self.list_users(ListParams {
+            filter: text("filter")?,
+            start_index: text("startIndex")?,
+            count: text("count")?,
+            sort_by: text("sortBy")?,
+            sort_order: text("sortOrder")?,
+            attributes: names("attributes")?,
+            excluded_attributes: names("excludedAttributes")?,
+        })
+        .await
+    }
+
     async fn load(&self, org: OrganizationId, id: &str) -> ScimResult<ScimUserRecord> {
         let not_found = || ScimError::not_found("User", id);
         let uid: UserId = id.parse().map_err(|_| not_found())?;

@@ -368,8 +368,54 @@ pub async fn delete_user(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn unknown_endpoint(caller: ScimCaller) -> ScimResult<HttpResponse> {
+/// Searches users with a `SearchRequest` body (RFC 7644 §3.4.3), as `GET /Users`.
+#[utoipa::path(post, path = "/scim/v2/Users/.search", tag = "SCIM",
+    responses((status = 200, description = "ListResponse of users", content_type = "application/scim+json"),
+              (status = 400, description = "invalidFilter, invalidValue or invalidSyntax"),
+              (status = 401, description = "Missing or wrong SCIM key")),
+    security(("ScimBearer" = [])))]
+#[post("/Users/.search")]
+pub async fn search_users(caller: ScimCaller, body: ScimBody) -> ScimResult<HttpResponse> {
+    let list = caller.service.search_users(&body.0).await?;
+    Ok(scim_json(StatusCode::OK, &list))
+}
+
+/// Searches every resource type (RFC 7644 §3.4.3); Warden serves Users only.
+#[utoipa::path(post, path = "/scim/v2/.search", tag = "SCIM",
+    responses((status = 200, description = "ListResponse of users", content_type = "application/scim+json"),
+              (status = 400, description = "invalidFilter, invalidValue or invalidSyntax"),
+              (status = 401, description = "Missing or wrong SCIM key")),
+    security(("ScimBearer" = [])))]
+#[post("/.search")]
+pub async fn search_all(caller: ScimCaller, body: ScimBody) -> ScimResult<HttpResponse> {
+    let list = caller.service.search_users(&body.0).await?;
+    Ok(scim_json(StatusCode::OK, &list))
+}
+
+/// Paths that exist, for telling 405 from 404.
+fn known_path(rest: &str) -> bool {
+    let mut parts = rest.trim_start_matches('/').splitn(2, '/');
+    let first = parts.next().unwrap_or_default();
+    let second = parts.next();
+    match (first, second) {
+        ("ServiceProviderConfig" | ".search", None) => true,
+        ("Schemas" | "ResourceTypes" | "Users", _) => second.is_none_or(|s| !s.contains('/')),
+        _ => false,
+    }
+}
+
+async fn unknown_endpoint(caller: ScimCaller, req: HttpRequest) -> ScimResult<HttpResponse> {
     let _ = caller;
+    let path = req.path();
+    let rest = path
+        .find("/scim/v2")
+        .map(|i| &path[i + 8..])
+        .unwrap_or(path);
+    if known_path(rest) {
+        return Err(
+            ScimError::new(405, format!("{} is not allowed on {rest}.", req.method())).into(),
+        );
+    }
     Err(ScimError::new(404, "No such SCIM endpoint.").into())
 }
 
@@ -382,6 +428,8 @@ pub fn scope(path: &str) -> actix_web::Scope {
         .service(list_resource_types)
         .service(get_resource_type)
         .service(list_users)
+        .service(search_users)
+        .service(search_all)
         .service(create_user)
         .service(get_user)
         .service(replace_user)
