@@ -323,8 +323,8 @@ impl ScimRepo for DieselScimRepo {
         let org = org.to_string();
         self.db
             .run(move |conn| {
-                // The userName provisioned into `org` first (one indexed lookup), then
-                // the user by any of the three names.
+                // One indexed lookup per name: an OR of the three would scan `users` on
+                // SQLite (its partial indexes do not serve OR terms).
                 let provisioned: Option<String> = scim_users::table
                     .filter(scim_users::organization_id.eq(org))
                     .filter(lower(scim_users::user_name).eq(user_name.clone()))
@@ -332,15 +332,35 @@ impl ScimRepo for DieselScimRepo {
                     .first(conn)
                     .optional()
                     .map_err(map_diesel)?;
+                let by_username: Option<String> = users::table
+                    .filter(lower(users::username).eq(user_name))
+                    .filter(not(users::deleted))
+                    .select(users::id)
+                    .first(conn)
+                    .optional()
+                    .map_err(map_diesel)?;
+                let by_email: Option<String> = if email.is_empty() {
+                    None
+                } else {
+                    users::table
+                        .filter(lower(users::email).eq(email))
+                        .filter(not(users::deleted))
+                        .select(users::id)
+                        .first(conn)
+                        .optional()
+                        .map_err(map_diesel)?
+                };
+                let ids: Vec<String> = [provisioned, by_username, by_email]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                if ids.is_empty() {
+                    return Ok(None);
+                }
                 let row: Option<(UserRow, Option<ScimRow>)> = users::table
                     .left_join(scim_users::table)
+                    .filter(users::id.eq_any(ids))
                     .filter(not(users::deleted))
-                    .filter(
-                        lower(users::username)
-                            .eq(user_name)
-                            .or(lower(users::email).eq(email))
-                            .or(users::id.eq(provisioned.unwrap_or_default())),
-                    )
                     .select((UserRow::as_select(), scim_users::all_columns.nullable()))
                     .order(users::created_at.asc())
                     .first(conn)
