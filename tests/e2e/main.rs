@@ -10,4 +10,5 @@ mod members;
 mod organizations;
 mod roles;
 mod routes;
+mod scim;
 mod users;

@@ -66,6 +66,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/api/v2/groups/{group}"),
     ("DELETE", "/api/v2/groups/{group}"),
     ("GET", "/api/v2/audit"),
+    ("GET", "/scim/v2/ServiceProviderConfig"),
+    ("GET", "/scim/v2/Schemas"),
+    ("GET", "/scim/v2/Schemas/{id}"),
+    ("GET", "/scim/v2/ResourceTypes"),
+    ("GET", "/scim/v2/ResourceTypes/{id}"),
+    ("GET", "/scim/v2/Users"),
+    ("POST", "/scim/v2/Users"),
+    ("GET", "/scim/v2/Users/{id}"),
+    ("PUT", "/scim/v2/Users/{id}"),
+    ("PATCH", "/scim/v2/Users/{id}"),
+    ("DELETE", "/scim/v2/Users/{id}"),
+    ("POST", "/scim/v2/Users/.search"),
+    ("POST", "/scim/v2/.search"),
 ];
 
 /// Routes anyone may call.
@@ -85,6 +98,7 @@ fn concrete(path: &str, user: &str) -> String {
         .replace("{roleName}", "some-role")
         .replace("{groupName}", "some-group")
         .replace("{group}", "00000000-0000-0000-0000-000000000000")
+        .replace("{id}", "00000000-0000-0000-0000-000000000000")
 }
 
 fn method(name: &str) -> reqwest::Method {
@@ -131,7 +145,11 @@ on_both_backends! {
             }
             let reply = app.request(method(m), &concrete(path, "me"), None, Some(json!({}))).await?;
             assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{m} {path}");
-            assert!(!reply.message().is_empty(), "{m} {path} answers in Coder's error shape");
+            if path.starts_with("/scim/") {
+                assert_eq!(reply.body["status"], "401", "{m} {path} answers in SCIM's error shape");
+            } else {
+                assert!(!reply.message().is_empty(), "{m} {path} answers in Coder's error shape");
+            }
         }
         Ok(())
     }

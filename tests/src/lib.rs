@@ -10,6 +10,9 @@ use warden_storage::testing::TestDatabase;
 /// Password used for every test user; strong enough for Coder's rules.
 pub const PASSWORD: &str = "SomeSecurePassword!1";
 
+/// The SCIM bearer key test servers are started with.
+pub const SCIM_KEY: &str = "test-scim-key-0123456789";
+
 /// A running server and the database behind it.
 pub struct TestApp {
     pub base: String,
@@ -55,8 +58,13 @@ impl Reply {
 }
 
 impl TestApp {
-    /// Starts a server on a new database of `backend`.
+    /// Starts a server on a new database of `backend`, with SCIM enabled ([`SCIM_KEY`]).
     pub async fn spawn(backend: Backend) -> anyhow::Result<Self> {
+        Self::spawn_with_scim(backend, Some(SCIM_KEY)).await
+    }
+
+    /// Starts a server with the given SCIM key (`None`: SCIM disabled).
+    pub async fn spawn_with_scim(backend: Backend, scim_key: Option<&str>) -> anyhow::Result<Self> {
         let db = TestDatabase::create(backend);
         let common = warden::config::CommonArgs {
             database_url: db.url().to_owned(),
@@ -67,6 +75,8 @@ impl TestApp {
             http_address: "127.0.0.1:0".parse()?,
             access_url: None,
             http_workers: Some(1),
+            scim_api_key: scim_key.map(str::to_owned),
+            scim_organization: None,
         };
         let app = warden::Application::build(&common, &args).await?;
         let base = format!("http://{}", app.address());
@@ -169,6 +179,43 @@ impl TestApp {
     pub async fn delete(&self, path: &str, token: Option<&str>) -> anyhow::Result<Reply> {
         self.request(reqwest::Method::DELETE, path, token, None)
             .await
+    }
+
+    /// Sends a SCIM request with `Authorization: Bearer <SCIM_KEY>` and extra headers.
+    pub async fn scim(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> anyhow::Result<Reply> {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {SCIM_KEY}"));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(body) = body {
+            req = req
+                .header("Content-Type", "application/scim+json")
+                .body(body.to_string());
+        }
+        let res = req.send().await.context("request failed")?;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await?;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))?
+        };
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
     }
 
     /// Logs in; returns the session token.

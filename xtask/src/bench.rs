@@ -46,6 +46,13 @@ pub enum BenchTask {
         #[arg(long, value_enum, default_value_t = Engines::Both)]
         backend: Engines,
     },
+    /// SCIM provisioning (`POST /scim/v2/Users`) and `userName eq` lookups at scale.
+    Scim {
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        #[arg(long, env = "WARDEN_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES)]
+        postgres: String,
+    },
 }
 
 /// The storage engines a benchmark runs on.
@@ -81,6 +88,7 @@ pub fn run(task: BenchTask) -> anyhow::Result<()> {
             postgres,
             backend,
         } => members(users, groups, duration, &postgres, backend),
+        BenchTask::Scim { users, postgres } => scim(users, &postgres),
     }
 }
 
@@ -135,7 +143,11 @@ fn wait_ready(address: SocketAddr, path: &str) -> anyhow::Result<Duration> {
 }
 
 fn warden_bin() -> PathBuf {
-    root().join("target/release/warden")
+    // Where `cargo build --release` put it: CARGO_TARGET_DIR when set.
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("release/warden")
 }
 
 /// Starts the release server with extra global flags; waits until it answers and
@@ -419,6 +431,39 @@ fn members(
         )?);
     }
     println!("paginated-members cells: p50 / p99 ms for a page at the start, middle and end\n");
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+/// Starts the release server with SCIM enabled under `key`.
+pub fn start_warden_scim(database_url: &str, key: &str) -> anyhow::Result<Server> {
+    let address = free_address()?;
+    let child = Command::new(warden_bin())
+        .args(["--database-url", database_url])
+        .args(["server", "--http-address", &address.to_string()])
+        .env("RUST_LOG", "warn")
+        .env("WARDEN_SCIM_API_KEY", key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start warden")?;
+    let server = Server { child, address };
+    wait_ready(address, "/api/v2/buildinfo")?;
+    Ok(server)
+}
+
+fn scim(users: usize, postgres: &str) -> anyhow::Result<()> {
+    build_release()?;
+    let scratch = Scratch::new("scim", postgres)?;
+    let mut lines = Vec::new();
+    for (label, url) in [
+        ("SQLite", scratch.sqlite_url.as_str()),
+        ("PostgreSQL", scratch.pg_url.as_str()),
+    ] {
+        lines.extend(crate::bench_scim::run(users, label, url)?);
+    }
     for line in lines {
         println!("{line}");
     }

@@ -7,6 +7,7 @@
 
 mod bench;
 mod bench_members;
+mod bench_scim;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -9,6 +9,7 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod ports;
+pub mod scim;
 pub mod services;
 pub mod token;
 pub mod values;

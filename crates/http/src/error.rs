@@ -185,3 +185,58 @@ impl ResponseError for ApiError {
 
 /// The result type of handlers.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A SCIM request's failure: RFC 7644's error document, or Coder's 404 when SCIM is
+/// not configured.
+#[derive(Debug)]
+pub enum ScimApiError {
+    Scim(warden_scim::ScimError),
+    Coder(ApiError),
+}
+
+impl From<warden_scim::ScimError> for ScimApiError {
+    fn from(e: warden_scim::ScimError) -> Self {
+        Self::Scim(e)
+    }
+}
+
+impl std::fmt::Display for ScimApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Scim(e) => write!(f, "{e}"),
+            Self::Coder(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The media type of every SCIM body.
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+impl ResponseError for ScimApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Scim(e) => {
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            Self::Coder(e) => e.status(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let e = match self {
+            Self::Coder(e) => return e.error_response(),
+            Self::Scim(e) => e,
+        };
+        let status = self.status_code();
+        if let Some(internal) = &e.internal {
+            tracing::error!(status = status.as_u16(), %internal, "SCIM request failed");
+        }
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header(("WWW-Authenticate", "Bearer realm=\"scim\""));
+        }
+        response
+            .content_type(SCIM_CONTENT_TYPE)
+            .body(e.to_json().to_string())
+    }
+}

@@ -86,8 +86,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(groups::get_group)
             .service(groups::update_group)
             .service(groups::delete_group)
-            .service(audit::audit_logs),
+            .service(audit::audit_logs)
+            .service(routes::scim::scope("/scim/v2")),
     )
+    .service(routes::scim::scope("/scim/v2"))
     .default_service(web::to(route_not_found));
 }
 

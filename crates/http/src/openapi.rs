@@ -4,6 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::routes::scim::ScimBearerScheme;
 use crate::{dto, error, routes};
 
 /// Warden's API description.
@@ -52,9 +53,22 @@ use crate::{dto, error, routes};
         routes::groups::update_group,
         routes::groups::delete_group,
         routes::audit::audit_logs,
+        routes::scim::service_provider_config,
+        routes::scim::list_schemas,
+        routes::scim::get_schema,
+        routes::scim::list_resource_types,
+        routes::scim::get_resource_type,
+        routes::scim::list_users,
+        routes::scim::create_user,
+        routes::scim::get_user,
+        routes::scim::replace_user,
+        routes::scim::patch_user,
+        routes::scim::delete_user,
+        routes::scim::search_users,
+        routes::scim::search_all,
     ),
     components(schemas(error::Response, error::ValidationError, dto::SlimRole)),
-    modifiers(&SessionToken),
+    modifiers(&SessionToken, &ScimBearerScheme),
 )]
 pub struct ApiDoc;
 

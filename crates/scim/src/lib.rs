@@ -1,7 +1,22 @@
 //! Warden's SCIM 2.0 service provider (RFC 7643/7644), with no HTTP or SQL in it.
 //!
-//! This crate will own the SCIM `User` and `Group` resources and their schemas, the
-//! filter grammar (a parser plus its translation to storage predicates), PATCH
-//! operations, list/pagination and sorting, ETags, bulk operations, the SCIM error
-//! document with its `scimType`, and the mapping to Warden's users and groups.
-//! It is empty until the SCIM issue lands: no endpoint is routed to it yet.
+//! - [`filter`]: the filter grammar (RFC 7644 §3.4.2.2) parsed into an AST, and PATCH
+//!   paths; [`user::user_filter`] translates a filter into the storage port's
+//!   [`UserFilter`](warden_domain::scim::UserFilter), which storage turns into SQL.
+//! - [`patch`]: PatchOp applied to a resource document.
+//! - [`user`]: the User resource: lenient parsing, rendering, attribute projection.
+//! - [`discovery`]: `/ServiceProviderConfig`, `/Schemas`, `/ResourceTypes`.
+//! - [`error`]: the RFC 7644 §3.12 error document with its `scimType`.
+//! - [`service`]: the use cases, over [`ScimRepo`](warden_domain::scim::ScimRepo).
+//!
+//! Groups and Bulk are not implemented yet, and `/ServiceProviderConfig` says so.
+
+pub mod discovery;
+pub mod error;
+pub mod filter;
+pub mod patch;
+pub mod service;
+pub mod user;
+
+pub use error::{ScimError, ScimResult, ScimType};
+pub use service::{Access, ListParams, Resource, ScimConfig, ScimService};

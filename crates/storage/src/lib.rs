@@ -26,6 +26,7 @@ pub use repos::groups::DieselGroupRepo;
 pub use repos::members::DieselMemberRepo;
 pub use repos::organizations::DieselOrganizationRepo;
 pub use repos::roles::DieselRoleRepo;
+pub use repos::scim::DieselScimRepo;
 pub use repos::users::DieselUserRepo;
 use warden_domain::ports::{
     ApiKeyRepo, AuditRepo, GroupRepo, MemberRepo, OrganizationRepo, RoleRepo, UserRepo,
@@ -41,6 +42,7 @@ pub struct Repositories {
     pub roles: Arc<dyn RoleRepo>,
     pub groups: Arc<dyn GroupRepo>,
     pub audit: Arc<dyn AuditRepo>,
+    pub scim: Arc<dyn warden_domain::scim::ScimRepo>,
 }
 
 impl Repositories {
@@ -54,6 +56,7 @@ impl Repositories {
             roles: Arc::new(DieselRoleRepo::new(db.clone())),
             groups: Arc::new(DieselGroupRepo::new(db.clone())),
             audit: Arc::new(DieselAuditRepo::new(db.clone())),
+            scim: Arc::new(DieselScimRepo::new(db.clone())),
         }
     }
 }

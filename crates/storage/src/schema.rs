@@ -135,6 +135,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scim_users (user_id) {
+        user_id -> Text,
+        organization_id -> Text,
+        user_name -> Text,
+        external_id -> Text,
+        given_name -> Text,
+        family_name -> Text,
+        deleted -> Bool,
+    }
+}
+
 diesel::joinable!(user_site_roles -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(organization_members -> users (user_id));
@@ -142,6 +154,7 @@ diesel::joinable!(organization_members -> organizations (organization_id));
 diesel::joinable!(groups -> organizations (organization_id));
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
+diesel::joinable!(scim_users -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -155,6 +168,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     custom_role_permissions,
     groups,
     group_members,
+    scim_users,
 );
 
 diesel::define_sql_function! {

@@ -64,6 +64,14 @@ pub struct ServerArgs {
     /// Worker threads serving HTTP (default: one per core).
     #[arg(long, env = "WARDEN_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+    /// Enables SCIM 2.0 provisioning at `/scim/v2` with this bearer key; unset = SCIM
+    /// disabled (404).
+    #[arg(long, env = "WARDEN_SCIM_API_KEY", hide_env_values = true)]
+    pub scim_api_key: Option<String>,
+    /// The organization SCIM provisions users into (name); default: the default
+    /// organization.
+    #[arg(long, env = "WARDEN_SCIM_ORGANIZATION")]
+    pub scim_organization: Option<String>,
 }
 
 impl Default for ServerArgs {
@@ -72,6 +80,8 @@ impl Default for ServerArgs {
             http_address: SocketAddr::from(([127, 0, 0, 1], 3000)),
             access_url: None,
             http_workers: None,
+            scim_api_key: None,
+            scim_organization: None,
         }
     }
 }

@@ -15,6 +15,7 @@ use anyhow::Context;
 use warden_domain::ports::SystemClock;
 use warden_domain::{DomainConfig, Ports, Services};
 use warden_http::{AppState, HttpConfig};
+use warden_scim::{ScimConfig, ScimService};
 use warden_storage::{Database, PoolConfig, Repositories};
 
 use crate::adapters::{Argon2Hasher, OsSecrets};
@@ -53,6 +54,19 @@ pub fn services(db: &Database) -> Services {
     )
 }
 
+/// SCIM provisioning over `db`, disabled unless a key is configured.
+pub fn scim_service(db: &Database, args: &ServerArgs, access_url: &str) -> ScimService {
+    ScimService::new(
+        Repositories::new(db).scim,
+        Arc::new(SystemClock),
+        ScimConfig {
+            api_key: args.scim_api_key.clone().filter(|k| !k.is_empty()),
+            organization: args.scim_organization.clone(),
+            base_url: format!("{}/scim/v2", access_url.trim_end_matches('/')),
+        },
+    )
+}
+
 /// A bound, migrated, ready-to-run server.
 pub struct Application {
     address: SocketAddr,
@@ -80,9 +94,11 @@ impl Application {
                 version: env!("CARGO_PKG_VERSION").to_owned(),
             },
         });
+        let scim = web::Data::new(scim_service(&db, args, &state.config.access_url));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(scim.clone())
                 .wrap(from_fn(warden_http::observe))
                 .configure(warden_http::configure)
         })

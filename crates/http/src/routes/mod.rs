@@ -7,4 +7,5 @@ pub mod members;
 pub mod meta;
 pub mod organizations;
 pub mod roles;
+pub mod scim;
 pub mod users;

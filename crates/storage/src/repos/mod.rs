@@ -6,6 +6,7 @@ pub mod groups;
 pub mod members;
 pub mod organizations;
 pub mod roles;
+pub mod scim;
 pub mod users;
 
 use diesel::prelude::*;

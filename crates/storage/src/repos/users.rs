@@ -112,7 +112,7 @@ pub(crate) fn load_user(conn: &mut AnyConnection, id: &str) -> Result<User, Repo
     hydrate(conn, vec![row])?.pop().ok_or(RepoError::NotFound)
 }
 
-fn insert_user(conn: &mut AnyConnection, new: &NewUser) -> Result<(), RepoError> {
+pub(crate) fn insert_user(conn: &mut AnyConnection, new: &NewUser) -> Result<(), RepoError> {
     let now = to_db(new.now);
     let id = new.id.to_string();
     diesel::insert_into(users::table)

@@ -1,0 +1,504 @@
+//! [`ScimRepo`] on diesel: SCIM's user filters become SQL here, never an in-memory scan.
+
+use async_trait::async_trait;
+use diesel::dsl::not;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use time::{Duration, OffsetDateTime};
+use warden_domain::RepoError;
+use warden_domain::ids::{OrganizationId, UserId};
+use warden_domain::model::{AuditEntry, UserStatus};
+use warden_domain::ports::RepoResult;
+use warden_domain::scim::{
+    CompareOp, FilterValue, NewScimUser, ScimRepo, ScimUserQuery, ScimUserRecord, ScimUserUpdate,
+    UserAttr, UserFilter,
+};
+
+use crate::db::{AnyConnection, Database, MultiBackend};
+use crate::error::map_diesel;
+use crate::repos::insert_audit;
+use crate::repos::users::{escape_like, hydrate, insert_user};
+use crate::rows::{MemberRow, UserRow, from_db, parse_uuid, to_db};
+use crate::schema::{api_keys, lower, organization_members, organizations, scim_users, users};
+
+/// SCIM provisioning on PostgreSQL or SQLite.
+#[derive(Debug, Clone)]
+pub struct DieselScimRepo {
+    db: Database,
+}
+
+impl DieselScimRepo {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+type Source = diesel::dsl::InnerJoinQuerySource<users::table, scim_users::table>;
+type Pred = Box<dyn BoxableExpression<Source, MultiBackend, SqlType = Bool>>;
+type TextExpr = Box<dyn BoxableExpression<Source, MultiBackend, SqlType = Text>>;
+type Boxed = diesel::dsl::IntoBoxed<
+    'static,
+    diesel::dsl::InnerJoin<users::table, scim_users::table>,
+    MultiBackend,
+>;
+
+/// A `scim_users` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = scim_users)]
+struct ScimRow {
+    user_id: String,
+    organization_id: String,
+    user_name: String,
+    external_id: String,
+    given_name: String,
+    family_name: String,
+    deleted: bool,
+}
+
+fn always(value: bool) -> Pred {
+    if value {
+        Box::new(users::id.eq(users::id))
+    } else {
+        Box::new(users::id.ne(users::id))
+    }
+}
+
+/// A comparison of a text expression already in its comparison form (lowercased for
+/// case-insensitive attributes, as `value` is).
+fn text_compare(lhs: TextExpr, op: CompareOp, value: String) -> Pred {
+    match op {
+        CompareOp::Eq => Box::new(lhs.eq(value)),
+        CompareOp::Ne => Box::new(lhs.ne(value)),
+        CompareOp::Co => Box::new(lhs.like(format!("%{}%", escape_like(&value))).escape('\\')),
+        CompareOp::Sw => Box::new(lhs.like(format!("{}%", escape_like(&value))).escape('\\')),
+        CompareOp::Ew => Box::new(lhs.like(format!("%{}", escape_like(&value))).escape('\\')),
+        CompareOp::Gt => Box::new(lhs.gt(value)),
+        CompareOp::Ge => Box::new(lhs.ge(value)),
+        CompareOp::Lt => Box::new(lhs.lt(value)),
+        CompareOp::Le => Box::new(lhs.le(value)),
+    }
+}
+
+/// The comparison form of a text attribute and whether it is case-exact; `None` for
+/// attributes that are not text.
+fn text_column(attr: UserAttr) -> Option<(TextExpr, bool)> {
+    Some(match attr {
+        UserAttr::Id => (Box::new(users::id), true),
+        UserAttr::UserName => (Box::new(lower(scim_users::user_name)), false),
+        UserAttr::ExternalId => (Box::new(scim_users::external_id), true),
+        UserAttr::Email => (Box::new(lower(users::email)), false),
+        UserAttr::Name => (Box::new(lower(users::name)), false),
+        UserAttr::GivenName => (Box::new(lower(scim_users::given_name)), false),
+        UserAttr::FamilyName => (Box::new(lower(scim_users::family_name)), false),
+        UserAttr::Active | UserAttr::Created | UserAttr::LastModified => return None,
+    })
+}
+
+/// Translates a filter into a SQL predicate.
+fn predicate(filter: &UserFilter) -> Result<Pred, RepoError> {
+    Ok(match filter {
+        UserFilter::And(a, b) => Box::new(predicate(a)?.and(predicate(b)?)),
+        UserFilter::Or(a, b) => Box::new(predicate(a)?.or(predicate(b)?)),
+        UserFilter::Not(a) => Box::new(not(predicate(a)?)),
+        UserFilter::Const(v) => always(*v),
+        UserFilter::Present(attr) => match attr {
+            UserAttr::UserName
+            | UserAttr::Id
+            | UserAttr::Created
+            | UserAttr::LastModified
+            | UserAttr::Active => always(true),
+            UserAttr::Email => Box::new(users::email.ne("")),
+            UserAttr::Name => Box::new(users::name.ne("")),
+            UserAttr::GivenName => Box::new(scim_users::given_name.ne("")),
+            UserAttr::FamilyName => Box::new(scim_users::family_name.ne("")),
+            UserAttr::ExternalId => Box::new(scim_users::external_id.ne("")),
+        },
+        UserFilter::Compare { attr, op, value } => compare(*attr, *op, value)?,
+    })
+}
+
+fn compare(attr: UserAttr, op: CompareOp, value: &FilterValue) -> Result<Pred, RepoError> {
+    let unsupported = || {
+        RepoError::Internal(format!(
+            "SCIM filter {attr:?} {op:?} {value:?} reached storage"
+        ))
+    };
+    match (attr, value) {
+        (UserAttr::Active, FilterValue::Bool(b)) => {
+            let active = match op {
+                CompareOp::Eq => *b,
+                CompareOp::Ne => !*b,
+                _ => return Err(unsupported()),
+            };
+            let suspended = UserStatus::Suspended.as_str();
+            Ok(if active {
+                Box::new(users::status.ne(suspended))
+            } else {
+                Box::new(users::status.eq(suspended))
+            })
+        }
+        (UserAttr::Created | UserAttr::LastModified, FilterValue::Time(t)) => {
+            let t = to_db(*t);
+            Ok(match (attr, op) {
+                (UserAttr::Created, CompareOp::Eq) => Box::new(users::created_at.eq(t)),
+                (UserAttr::Created, CompareOp::Ne) => Box::new(users::created_at.ne(t)),
+                (UserAttr::Created, CompareOp::Gt) => Box::new(users::created_at.gt(t)),
+                (UserAttr::Created, CompareOp::Ge) => Box::new(users::created_at.ge(t)),
+                (UserAttr::Created, CompareOp::Lt) => Box::new(users::created_at.lt(t)),
+                (UserAttr::Created, CompareOp::Le) => Box::new(users::created_at.le(t)),
+                (_, CompareOp::Eq) => Box::new(users::updated_at.eq(t)),
+                (_, CompareOp::Ne) => Box::new(users::updated_at.ne(t)),
+                (_, CompareOp::Gt) => Box::new(users::updated_at.gt(t)),
+                (_, CompareOp::Ge) => Box::new(users::updated_at.ge(t)),
+                (_, CompareOp::Lt) => Box::new(users::updated_at.lt(t)),
+                (_, CompareOp::Le) => Box::new(users::updated_at.le(t)),
+                _ => return Err(unsupported()),
+            })
+        }
+        (attr, FilterValue::Text(v)) => {
+            let (lhs, case_exact) = text_column(attr).ok_or_else(unsupported)?;
+            let v = if case_exact {
+                v.clone()
+            } else {
+                v.to_lowercase()
+            };
+            Ok(text_compare(lhs, op, v))
+        }
+        _ => Err(unsupported()),
+    }
+}
+
+/// Users provisioned into `org` that SCIM may see.
+fn scoped(org: &str) -> Boxed {
+    users::table
+        .inner_join(scim_users::table)
+        .filter(not(users::deleted))
+        .filter(scim_users::organization_id.eq(org.to_owned()))
+        .filter(not(scim_users::deleted))
+        .into_boxed()
+}
+
+fn ordered(query: Boxed, sort: Option<(UserAttr, bool)>) -> Boxed {
+    let Some((attr, desc)) = sort else {
+        return query.order(users::id.asc());
+    };
+    macro_rules! by {
+        ($e:expr) => {
+            if desc {
+                query.order($e.desc()).then_order_by(users::id.asc())
+            } else {
+                query.order($e.asc()).then_order_by(users::id.asc())
+            }
+        };
+    }
+    match attr {
+        UserAttr::Id => by!(users::id),
+        UserAttr::Active => by!(users::status),
+        UserAttr::UserName => by!(lower(scim_users::user_name)),
+        UserAttr::Email => by!(lower(users::email)),
+        UserAttr::Name => by!(lower(users::name)),
+        UserAttr::GivenName => by!(lower(scim_users::given_name)),
+        UserAttr::FamilyName => by!(lower(scim_users::family_name)),
+        UserAttr::ExternalId => by!(scim_users::external_id),
+        UserAttr::Created => by!(users::created_at),
+        UserAttr::LastModified => by!(users::updated_at),
+    }
+}
+
+fn records(
+    conn: &mut AnyConnection,
+    rows: Vec<(UserRow, Option<ScimRow>)>,
+) -> Result<Vec<ScimUserRecord>, RepoError> {
+    let (user_rows, extra): (Vec<UserRow>, Vec<Option<ScimRow>>) = rows.into_iter().unzip();
+    let users = hydrate(conn, user_rows)?;
+    Ok(users
+        .into_iter()
+        .zip(extra)
+        .map(|(user, scim)| match scim {
+            Some(s) => ScimUserRecord {
+                user,
+                scim_username: s.user_name,
+                external_id: s.external_id,
+                given_name: s.given_name,
+                family_name: s.family_name,
+                scim_deleted: s.deleted,
+            },
+            None => ScimUserRecord {
+                user,
+                scim_username: String::new(),
+                external_id: String::new(),
+                given_name: String::new(),
+                family_name: String::new(),
+                scim_deleted: false,
+            },
+        })
+        .collect())
+}
+
+fn load_record(conn: &mut AnyConnection, id: &str) -> Result<ScimUserRecord, RepoError> {
+    let row: (UserRow, Option<ScimRow>) = users::table
+        .left_join(scim_users::table)
+        .filter(users::id.eq(id))
+        .filter(not(users::deleted))
+        .select((UserRow::as_select(), scim_users::all_columns.nullable()))
+        .first(conn)
+        .map_err(map_diesel)?;
+    records(conn, vec![row])?.pop().ok_or(RepoError::NotFound)
+}
+
+fn joined(rows: Vec<(UserRow, ScimRow)>) -> Vec<(UserRow, Option<ScimRow>)> {
+    rows.into_iter().map(|(u, s)| (u, Some(s))).collect()
+}
+
+#[async_trait]
+impl ScimRepo for DieselScimRepo {
+    async fn organization(&self, name: Option<String>) -> RepoResult<OrganizationId> {
+        self.db
+            .run(move |conn| {
+                let query = organizations::table.select(organizations::id).into_boxed();
+                let query = match name {
+                    Some(name) => query.filter(lower(organizations::name).eq(name.to_lowercase())),
+                    None => query.filter(organizations::is_default.eq(true)),
+                };
+                let id: String = query.first(conn).map_err(map_diesel)?;
+                parse_uuid("organization id", &id)
+            })
+            .await
+    }
+
+    async fn list_users(
+        &self,
+        org: OrganizationId,
+        query: ScimUserQuery,
+    ) -> RepoResult<(Vec<ScimUserRecord>, i64)> {
+        let org = org.to_string();
+        self.db
+            .run(move |conn| {
+                let filtered = || -> Result<Boxed, RepoError> {
+                    Ok(match &query.filter {
+                        Some(f) => scoped(&org).filter(predicate(f)?),
+                        None => scoped(&org),
+                    })
+                };
+                let total: i64 = filtered()?.count().get_result(conn).map_err(map_diesel)?;
+                if query.limit == 0 {
+                    return Ok((Vec::new(), total));
+                }
+                let rows: Vec<(UserRow, ScimRow)> = ordered(filtered()?, query.sort)
+                    .limit(query.limit)
+                    .offset(query.offset)
+                    .select((UserRow::as_select(), ScimRow::as_select()))
+                    .load(conn)
+                    .map_err(map_diesel)?;
+                Ok((records(conn, joined(rows))?, total))
+            })
+            .await
+    }
+
+    async fn get_user(&self, org: OrganizationId, id: UserId) -> RepoResult<ScimUserRecord> {
+        let org = org.to_string();
+        self.db
+            .run(move |conn| {
+                let rows: Vec<(UserRow, ScimRow)> = scoped(&org)
+                    .filter(users::id.eq(id.to_string()))
+                    .select((UserRow::as_select(), ScimRow::as_select()))
+                    .limit(1)
+                    .load(conn)
+                    .map_err(map_diesel)?;
+                records(conn, joined(rows))?
+                    .pop()
+                    .ok_or(RepoError::NotFound)
+            })
+            .await
+    }
+
+    async fn find_by_identity(
+        &self,
+        org: OrganizationId,
+        user_name: &str,
+        email: &str,
+    ) -> RepoResult<Option<ScimUserRecord>> {
+        let user_name = user_name.to_lowercase();
+        let email = email.to_lowercase();
+        let org = org.to_string();
+        self.db
+            .run(move |conn| {
+                // One indexed lookup per name: an OR of the three would scan `users` on
+                // SQLite (its partial indexes do not serve OR terms).
+                let provisioned: Option<String> = scim_users::table
+                    .filter(scim_users::organization_id.eq(org))
+                    .filter(lower(scim_users::user_name).eq(user_name.clone()))
+                    .select(scim_users::user_id)
+                    .first(conn)
+                    .optional()
+                    .map_err(map_diesel)?;
+                let by_username: Option<String> = users::table
+                    .filter(lower(users::username).eq(user_name))
+                    .filter(not(users::deleted))
+                    .select(users::id)
+                    .first(conn)
+                    .optional()
+                    .map_err(map_diesel)?;
+                let by_email: Option<String> = if email.is_empty() {
+                    None
+                } else {
+                    users::table
+                        .filter(lower(users::email).eq(email))
+                        .filter(not(users::deleted))
+                        .select(users::id)
+                        .first(conn)
+                        .optional()
+                        .map_err(map_diesel)?
+                };
+                let ids: Vec<String> = [provisioned, by_username, by_email]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                if ids.is_empty() {
+                    return Ok(None);
+                }
+                let row: Option<(UserRow, Option<ScimRow>)> = users::table
+                    .left_join(scim_users::table)
+                    .filter(users::id.eq_any(ids))
+                    .filter(not(users::deleted))
+                    .select((UserRow::as_select(), scim_users::all_columns.nullable()))
+                    .order(users::created_at.asc())
+                    .first(conn)
+                    .optional()
+                    .map_err(map_diesel)?;
+                match row {
+                    Some(row) => Ok(records(conn, vec![row])?.pop()),
+                    None => Ok(None),
+                }
+            })
+            .await
+    }
+
+    async fn create_user(
+        &self,
+        org: OrganizationId,
+        mut new: NewScimUser,
+        audit: AuditEntry,
+    ) -> RepoResult<ScimUserRecord> {
+        self.db
+            .write(move |conn| {
+                new.user.organization_ids = vec![org];
+                insert_user(conn, &new.user)?;
+                let id = new.user.id.to_string();
+                diesel::insert_into(scim_users::table)
+                    .values(ScimRow {
+                        user_id: id.clone(),
+                        organization_id: org.to_string(),
+                        user_name: new.scim_username,
+                        external_id: new.external_id,
+                        given_name: new.given_name,
+                        family_name: new.family_name,
+                        deleted: false,
+                    })
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                insert_audit(conn, &audit)?;
+                load_record(conn, &id)
+            })
+            .await
+    }
+
+    async fn update_user(
+        &self,
+        org: OrganizationId,
+        id: UserId,
+        version: OffsetDateTime,
+        update: ScimUserUpdate,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<ScimUserRecord> {
+        self.db
+            .write(move |conn| {
+                let id = id.to_string();
+                // Every change moves the version, even two within one microsecond.
+                let next = if now > version {
+                    now
+                } else {
+                    version + Duration::microseconds(1)
+                };
+                let changed = diesel::update(
+                    users::table
+                        .find(&id)
+                        .filter(not(users::deleted))
+                        .filter(users::updated_at.eq(to_db(version))),
+                )
+                .set((
+                    users::email.eq(update.email.as_str()),
+                    users::name.eq(&update.name),
+                    users::status.eq(update.status.as_str()),
+                    users::updated_at.eq(to_db(next)),
+                ))
+                .execute(conn)
+                .map_err(map_diesel)?;
+                if changed == 0 {
+                    let current: Option<time::PrimitiveDateTime> = users::table
+                        .find(&id)
+                        .filter(not(users::deleted))
+                        .select(users::updated_at)
+                        .first(conn)
+                        .optional()
+                        .map_err(map_diesel)?;
+                    return Err(match current {
+                        Some(at) if from_db(at) != version => RepoError::Conflict("version".into()),
+                        _ => RepoError::NotFound,
+                    });
+                }
+                if update.status == UserStatus::Suspended {
+                    // Deprovisioning takes effect now: every session and token goes.
+                    diesel::delete(api_keys::table.filter(api_keys::user_id.eq(&id)))
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                }
+                let org = org.to_string();
+                let provisioned = diesel::update(scim_users::table.find(&id))
+                    .set((
+                        scim_users::external_id.eq(&update.external_id),
+                        scim_users::given_name.eq(&update.given_name),
+                        scim_users::family_name.eq(&update.family_name),
+                        scim_users::deleted.eq(update.scim_deleted),
+                    ))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                if provisioned == 0 {
+                    diesel::insert_into(scim_users::table)
+                        .values(ScimRow {
+                            user_id: id.clone(),
+                            organization_id: org.clone(),
+                            user_name: update.user_name,
+                            external_id: update.external_id,
+                            given_name: update.given_name,
+                            family_name: update.family_name,
+                            deleted: update.scim_deleted,
+                        })
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                }
+                let member: Option<String> = organization_members::table
+                    .filter(organization_members::organization_id.eq(&org))
+                    .filter(organization_members::user_id.eq(&id))
+                    .select(organization_members::user_id)
+                    .first(conn)
+                    .optional()
+                    .map_err(map_diesel)?;
+                if member.is_none() {
+                    diesel::insert_into(organization_members::table)
+                        .values(MemberRow {
+                            organization_id: org,
+                            user_id: id.clone(),
+                            created_at: to_db(now),
+                            updated_at: to_db(now),
+                        })
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                }
+                insert_audit(conn, &audit)?;
+                load_record(conn, &id)
+            })
+            .await
+    }
+}
