@@ -22,6 +22,7 @@ pub use repos::api_keys::DieselApiKeyRepo;
 pub use repos::audit::DieselAuditRepo;
 pub use repos::groups::DieselGroupRepo;
 pub use repos::members::DieselMemberRepo;
+pub use repos::oauth2::DieselOAuth2Repo;
 pub use repos::organizations::DieselOrganizationRepo;
 pub use repos::roles::DieselRoleRepo;
 pub use repos::users::DieselUserRepo;
@@ -39,6 +40,7 @@ pub struct Repositories {
     pub roles: Arc<dyn RoleRepo>,
     pub groups: Arc<dyn GroupRepo>,
     pub audit: Arc<dyn AuditRepo>,
+    pub oauth2: Arc<dyn warden_domain::ports::OAuth2Repo>,
 }
 
 impl Repositories {
@@ -52,6 +54,7 @@ impl Repositories {
             roles: Arc::new(DieselRoleRepo::new(db.clone())),
             groups: Arc::new(DieselGroupRepo::new(db.clone())),
             audit: Arc::new(DieselAuditRepo::new(db.clone())),
+            oauth2: Arc::new(DieselOAuth2Repo::new(db.clone())),
         }
     }
 }
