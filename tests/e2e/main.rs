@@ -7,6 +7,7 @@ mod auth;
 mod first_user;
 mod groups;
 mod members;
+mod oauth2_provider;
 mod organizations;
 mod roles;
 mod routes;

@@ -57,17 +57,27 @@ impl Reply {
 impl TestApp {
     /// Starts a server on a new database of `backend`.
     pub async fn spawn(backend: Backend) -> anyhow::Result<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a server on a new database of `backend`, with server flags adjusted.
+    pub async fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut warden::config::ServerArgs),
+    ) -> anyhow::Result<Self> {
         let db = TestDatabase::create(backend);
         let common = warden::config::CommonArgs {
             database_url: db.url().to_owned(),
             log_format: warden::config::LogFormat::Text,
             database_max_connections: 4,
         };
-        let args = warden::config::ServerArgs {
+        let mut args = warden::config::ServerArgs {
             http_address: "127.0.0.1:0".parse()?,
             access_url: None,
             http_workers: Some(1),
+            ..Default::default()
         };
+        adjust(&mut args);
         let app = warden::Application::build(&common, &args).await?;
         let base = format!("http://{}", app.address());
         tokio::spawn(app.run_until_stopped());

@@ -64,6 +64,14 @@ pub struct ServerArgs {
     /// Worker threads serving HTTP (default: one per core).
     #[arg(long, env = "WARDEN_HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+    /// Seconds a rotated OAuth2 refresh token may still be exchanged (concurrent
+    /// refreshes); reuse after that revokes the token family.
+    #[arg(long, env = "WARDEN_OAUTH2_REFRESH_GRACE", default_value_t = 10)]
+    pub oauth2_refresh_grace: u64,
+    /// Seconds an OAuth2 authorization code stays redeemable (at most 600).
+    #[arg(long, env = "WARDEN_OAUTH2_CODE_LIFETIME", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub oauth2_code_lifetime: u64,
 }
 
 impl Default for ServerArgs {
@@ -72,6 +80,8 @@ impl Default for ServerArgs {
             http_address: SocketAddr::from(([127, 0, 0, 1], 3000)),
             access_url: None,
             http_workers: None,
+            oauth2_refresh_grace: 10,
+            oauth2_code_lifetime: 600,
         }
     }
 }
