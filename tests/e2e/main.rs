@@ -4,6 +4,7 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod consent_browser;
 mod first_user;
 mod groups;
 mod members;

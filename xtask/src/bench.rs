@@ -43,6 +43,17 @@ pub enum BenchTask {
         #[arg(long, env = "WARDEN_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES)]
         postgres: String,
     },
+    /// OAuth2 refresh grants/s and introspections/s on SQLite and PostgreSQL.
+    Oauth2 {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Refresh-token chains refreshed concurrently.
+        #[arg(long, default_value_t = 32)]
+        families: usize,
+        #[arg(long, env = "WARDEN_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES)]
+        postgres: String,
+    },
 }
 
 pub fn run(task: BenchTask) -> anyhow::Result<()> {
@@ -59,6 +70,11 @@ pub fn run(task: BenchTask) -> anyhow::Result<()> {
             duration,
             postgres,
         } => members(users, groups, duration, &postgres),
+        BenchTask::Oauth2 {
+            duration,
+            families,
+            postgres,
+        } => oauth2(duration, families, &postgres),
     }
 }
 
@@ -382,6 +398,25 @@ fn members(users: usize, groups: usize, duration: u64, postgres: &str) -> anyhow
         )?);
     }
     println!("paginated-members cells: p50 / p99 ms for a page at the start, middle and end\n");
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn oauth2(duration: u64, families: usize, postgres: &str) -> anyhow::Result<()> {
+    build_release()?;
+    let scratch = Scratch::new("oauth2", postgres)?;
+    let mut lines = vec![
+        "| backend | refresh_token grant | introspection |".to_owned(),
+        "|---|---|---|".to_owned(),
+    ];
+    for (label, url) in [
+        ("SQLite", scratch.sqlite_url.as_str()),
+        ("PostgreSQL", scratch.pg_url.as_str()),
+    ] {
+        lines.extend(crate::bench_oauth2::run(label, url, duration, families)?);
+    }
     for line in lines {
         println!("{line}");
     }
