@@ -4,9 +4,11 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod consent_browser;
 mod first_user;
 mod groups;
 mod members;
+mod oauth2_provider;
 mod organizations;
 mod roles;
 mod routes;

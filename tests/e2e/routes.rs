@@ -79,6 +79,28 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/scim/v2/Users/{id}"),
     ("POST", "/scim/v2/Users/.search"),
     ("POST", "/scim/v2/.search"),
+    ("GET", "/.well-known/oauth-authorization-server"),
+    ("GET", "/api/v2/.well-known/oauth-authorization-server"),
+    ("GET", "/.well-known/oauth-protected-resource"),
+    ("GET", "/api/v2/oauth2-provider/apps"),
+    ("POST", "/api/v2/oauth2-provider/apps"),
+    ("GET", "/api/v2/oauth2-provider/apps/{app}"),
+    ("PUT", "/api/v2/oauth2-provider/apps/{app}"),
+    ("DELETE", "/api/v2/oauth2-provider/apps/{app}"),
+    ("GET", "/api/v2/oauth2-provider/apps/{app}/secrets"),
+    ("POST", "/api/v2/oauth2-provider/apps/{app}/secrets"),
+    (
+        "DELETE",
+        "/api/v2/oauth2-provider/apps/{app}/secrets/{secretID}",
+    ),
+    ("GET", "/oauth2/authorize"),
+    ("POST", "/oauth2/authorize"),
+    ("POST", "/oauth2/tokens"),
+    ("DELETE", "/oauth2/tokens"),
+    ("POST", "/oauth2/revoke"),
+    ("POST", "/oauth2/introspect"),
+    ("GET", "/login"),
+    ("POST", "/login"),
 ];
 
 /// Routes anyone may call.
@@ -88,6 +110,17 @@ const PUBLIC: &[(&str, &str)] = &[
     ("GET", "/api/v2/users/first"),
     ("POST", "/api/v2/users/first"),
     ("POST", "/api/v2/users/login"),
+    ("GET", "/.well-known/oauth-authorization-server"),
+    ("GET", "/api/v2/.well-known/oauth-authorization-server"),
+    ("GET", "/.well-known/oauth-protected-resource"),
+    // Browser pages (a signed-out user is sent to log in) and client-authenticated
+    // OAuth2 endpoints (they answer 401 invalid_client in OAuth2's shape).
+    ("GET", "/oauth2/authorize"),
+    ("POST", "/oauth2/tokens"),
+    ("POST", "/oauth2/revoke"),
+    ("POST", "/oauth2/introspect"),
+    ("GET", "/login"),
+    ("POST", "/login"),
 ];
 
 fn concrete(path: &str, user: &str) -> String {
@@ -99,6 +132,8 @@ fn concrete(path: &str, user: &str) -> String {
         .replace("{groupName}", "some-group")
         .replace("{group}", "00000000-0000-0000-0000-000000000000")
         .replace("{id}", "00000000-0000-0000-0000-000000000000")
+        .replace("{app}", "00000000-0000-0000-0000-000000000000")
+        .replace("{secretID}", "00000000-0000-0000-0000-000000000000")
 }
 
 fn method(name: &str) -> reqwest::Method {

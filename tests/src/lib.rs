@@ -60,24 +60,37 @@ impl Reply {
 impl TestApp {
     /// Starts a server on a new database of `backend`, with SCIM enabled ([`SCIM_KEY`]).
     pub async fn spawn(backend: Backend) -> anyhow::Result<Self> {
-        Self::spawn_with_scim(backend, Some(SCIM_KEY)).await
+        Self::spawn_with(backend, |_| {}).await
     }
 
     /// Starts a server with the given SCIM key (`None`: SCIM disabled).
     pub async fn spawn_with_scim(backend: Backend, scim_key: Option<&str>) -> anyhow::Result<Self> {
+        Self::spawn_with(backend, |args| {
+            args.scim_api_key = scim_key.map(str::to_owned)
+        })
+        .await
+    }
+
+    /// Starts a server on a new database of `backend`, with SCIM enabled ([`SCIM_KEY`])
+    /// and server flags adjusted.
+    pub async fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut warden::config::ServerArgs),
+    ) -> anyhow::Result<Self> {
         let db = TestDatabase::create(backend);
         let common = warden::config::CommonArgs {
             database_url: db.url().to_owned(),
             log_format: warden::config::LogFormat::Text,
             database_max_connections: 4,
         };
-        let args = warden::config::ServerArgs {
+        let mut args = warden::config::ServerArgs {
             http_address: "127.0.0.1:0".parse()?,
             access_url: None,
             http_workers: Some(1),
-            scim_api_key: scim_key.map(str::to_owned),
-            scim_organization: None,
+            scim_api_key: Some(SCIM_KEY.to_owned()),
+            ..Default::default()
         };
+        adjust(&mut args);
         let app = warden::Application::build(&common, &args).await?;
         let base = format!("http://{}", app.address());
         tokio::spawn(app.run_until_stopped());

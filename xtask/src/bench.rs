@@ -53,6 +53,17 @@ pub enum BenchTask {
         #[arg(long, env = "WARDEN_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES)]
         postgres: String,
     },
+    /// OAuth2 refresh grants/s and introspections/s on SQLite and PostgreSQL.
+    Oauth2 {
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Refresh-token chains refreshed concurrently.
+        #[arg(long, default_value_t = 32)]
+        families: usize,
+        #[arg(long, env = "WARDEN_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES)]
+        postgres: String,
+    },
 }
 
 /// The storage engines a benchmark runs on.
@@ -89,6 +100,11 @@ pub fn run(task: BenchTask) -> anyhow::Result<()> {
             backend,
         } => members(users, groups, duration, &postgres, backend),
         BenchTask::Scim { users, postgres } => scim(users, &postgres),
+        BenchTask::Oauth2 {
+            duration,
+            families,
+            postgres,
+        } => oauth2(duration, families, &postgres),
     }
 }
 
@@ -463,6 +479,25 @@ fn scim(users: usize, postgres: &str) -> anyhow::Result<()> {
         ("PostgreSQL", scratch.pg_url.as_str()),
     ] {
         lines.extend(crate::bench_scim::run(users, label, url)?);
+    }
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
+}
+
+fn oauth2(duration: u64, families: usize, postgres: &str) -> anyhow::Result<()> {
+    build_release()?;
+    let scratch = Scratch::new("oauth2", postgres)?;
+    let mut lines = vec![
+        "| backend | refresh_token grant | introspection |".to_owned(),
+        "|---|---|---|".to_owned(),
+    ];
+    for (label, url) in [
+        ("SQLite", scratch.sqlite_url.as_str()),
+        ("PostgreSQL", scratch.pg_url.as_str()),
+    ] {
+        lines.extend(crate::bench_oauth2::run(label, url, duration, families)?);
     }
     for line in lines {
         println!("{line}");

@@ -4,9 +4,11 @@
 //! - `openapi [--check]`: write `docs/openapi.json` (or fail if it is stale).
 //! - `migration new <name>` / `migration check`: keep both backends' migrations in step.
 //! - `bench http`: load-test the release binary (see docs/PERFORMANCE.md).
+//! - `bench oauth2`: OAuth2 refresh grants and introspections per second.
 
 mod bench;
 mod bench_members;
+mod bench_oauth2;
 mod bench_scim;
 
 use std::collections::BTreeSet;

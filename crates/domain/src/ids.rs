@@ -74,3 +74,12 @@ impl fmt::Display for ApiKeyId {
         f.write_str(&self.0)
     }
 }
+
+uuid_id!(
+    /// Identifies an OAuth2 application (its `client_id`).
+    OAuth2AppId
+);
+uuid_id!(
+    /// Identifies an OAuth2 application's client secret.
+    OAuth2SecretId
+);

@@ -8,6 +8,7 @@ pub mod actor;
 pub mod error;
 pub mod ids;
 pub mod model;
+pub mod oauth2;
 pub mod ports;
 pub mod scim;
 pub mod services;

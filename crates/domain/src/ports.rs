@@ -348,3 +348,86 @@ pub trait AuditRepo: Send + Sync {
     /// Newest first, with the total matching (capped at `count_cap`).
     async fn list(&self, query: AuditQuery, count_cap: i64) -> RepoResult<(Vec<AuditLog>, i64)>;
 }
+
+/// The OAuth2 authorization server's storage: applications, client secrets, codes,
+/// refresh-token families, and the API keys they issue (written in the same
+/// transaction as the grant that issues them).
+#[async_trait]
+pub trait OAuth2Repo: Send + Sync {
+    /// Stores an application; `Conflict("name")` if the name is taken.
+    async fn create_app(
+        &self,
+        app: crate::oauth2::OAuth2App,
+        audit: AuditEntry,
+    ) -> RepoResult<crate::oauth2::OAuth2App>;
+    /// One application.
+    async fn get_app(&self, id: crate::ids::OAuth2AppId) -> RepoResult<crate::oauth2::OAuth2App>;
+    /// Applications by name; with `authorized_by`, only those holding live tokens of
+    /// that user.
+    async fn list_apps(
+        &self,
+        authorized_by: Option<UserId>,
+    ) -> RepoResult<Vec<crate::oauth2::OAuth2App>>;
+    /// Replaces name, callback URL and icon; `Conflict("name")` if the name is taken.
+    async fn update_app(
+        &self,
+        app: crate::oauth2::OAuth2App,
+        audit: AuditEntry,
+    ) -> RepoResult<crate::oauth2::OAuth2App>;
+    /// Deletes an application with its secrets, codes, tokens and the API keys issued.
+    async fn delete_app(&self, id: crate::ids::OAuth2AppId, audit: AuditEntry) -> RepoResult<()>;
+    /// Stores a client secret.
+    async fn create_secret(
+        &self,
+        secret: crate::oauth2::OAuth2AppSecret,
+        audit: AuditEntry,
+    ) -> RepoResult<crate::oauth2::OAuth2AppSecret>;
+    /// An application's secrets, oldest first.
+    async fn list_secrets(
+        &self,
+        app: crate::ids::OAuth2AppId,
+    ) -> RepoResult<Vec<crate::oauth2::OAuth2AppSecret>>;
+    /// A secret by its prefix.
+    async fn secret_by_prefix(&self, prefix: &str) -> RepoResult<crate::oauth2::OAuth2AppSecret>;
+    /// Deletes a secret of an application and revokes the tokens obtained with it.
+    async fn delete_secret(
+        &self,
+        app: crate::ids::OAuth2AppId,
+        id: crate::ids::OAuth2SecretId,
+        audit: AuditEntry,
+    ) -> RepoResult<()>;
+    /// Stores a code, dropping the expired codes of the same application and user.
+    async fn create_code(&self, code: crate::oauth2::OAuth2Code) -> RepoResult<()>;
+    /// A code by its prefix.
+    async fn code_by_prefix(&self, prefix: &str) -> RepoResult<crate::oauth2::OAuth2Code>;
+    /// Redeems a code, serialized per code: marks it used and issues the tokens, or,
+    /// if it was used before, revokes everything issued from it and issues nothing.
+    async fn redeem_code(
+        &self,
+        code: uuid::Uuid,
+        issue: crate::oauth2::TokenIssue,
+    ) -> RepoResult<crate::oauth2::Redemption>;
+    /// A refresh token by its prefix.
+    async fn refresh_by_prefix(&self, prefix: &str) -> RepoResult<crate::oauth2::RefreshToken>;
+    /// Rotates a refresh token, serialized per family: a token not yet rotated, or
+    /// rotated at or after `grace_since`, is marked rotated, its access token deleted,
+    /// and the successor issued; a token rotated before `grace_since` revokes the
+    /// whole family and issues nothing.
+    async fn rotate_refresh(
+        &self,
+        old: uuid::Uuid,
+        grace_since: OffsetDateTime,
+        issue: crate::oauth2::TokenIssue,
+    ) -> RepoResult<crate::oauth2::Redemption>;
+    /// An OAuth2 access token with its refresh token and user.
+    async fn access_token(&self, key: &ApiKeyId) -> RepoResult<crate::oauth2::AccessTokenInfo>;
+    /// Revokes the family of a refresh token (by id), with its access tokens.
+    async fn revoke_family(&self, family: uuid::Uuid) -> RepoResult<()>;
+    /// Revokes everything an application holds for a user: codes, tokens, API keys.
+    async fn revoke_app_for_user(
+        &self,
+        app: crate::ids::OAuth2AppId,
+        user: UserId,
+        audit: AuditEntry,
+    ) -> RepoResult<()>;
+}

@@ -240,3 +240,82 @@ impl ResponseError for ScimApiError {
             .body(e.to_json().to_string())
     }
 }
+
+/// An RFC 6749 §5.2 error body: `{"error", "error_description"}`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema, PartialEq, Eq)]
+pub struct OAuth2ErrorBody {
+    pub error: String,
+    pub error_description: String,
+}
+
+/// An OAuth2 protocol error on its way to the client. `invalid_client` is a 401 with
+/// `WWW-Authenticate` (RFC 6749 §5.2), server-side failures are 500/503, everything
+/// else a 400; none of it may be cached.
+#[derive(Debug)]
+pub struct OAuth2ApiError(pub warden_oauth2_provider::OAuth2Error);
+
+impl From<warden_oauth2_provider::OAuth2Error> for OAuth2ApiError {
+    fn from(e: warden_oauth2_provider::OAuth2Error) -> Self {
+        Self(e)
+    }
+}
+
+impl std::fmt::Display for OAuth2ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for OAuth2ApiError {
+    fn status_code(&self) -> StatusCode {
+        use warden_oauth2_provider::ErrorCode;
+        match self.0.code {
+            ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let mut response = HttpResponse::build(status);
+        response
+            .insert_header(("Cache-Control", "no-store"))
+            .insert_header(("Pragma", "no-cache"));
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header(("WWW-Authenticate", "Basic realm=\"warden\""));
+        }
+        let description = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(detail = %self.0.description, "oauth2 internal error");
+            "An internal server error occurred.".to_owned()
+        } else {
+            self.0.description.clone()
+        };
+        response.json(OAuth2ErrorBody {
+            error: self.0.code.as_str().to_owned(),
+            error_description: description,
+        })
+    }
+}
+
+/// The status of an HTML page (consent, login, errors), chosen here like every other.
+pub fn page_status(kind: PageKind) -> StatusCode {
+    match kind {
+        PageKind::Ok => StatusCode::OK,
+        PageKind::BadRequest => StatusCode::BAD_REQUEST,
+        PageKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        PageKind::Forbidden => StatusCode::FORBIDDEN,
+        PageKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// What an HTML page reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    Ok,
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    Unavailable,
+}

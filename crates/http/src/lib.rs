@@ -37,6 +37,8 @@ pub struct HttpConfig {
 pub struct AppState {
     pub services: Services,
     pub config: HttpConfig,
+    /// The OAuth2 authorization server.
+    pub oauth2: warden_oauth2_provider::OAuth2Provider,
 }
 
 /// Registers every route. `/api/v2` routes are ordered so literal segments win over
@@ -87,9 +89,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(groups::update_group)
             .service(groups::delete_group)
             .service(audit::audit_logs)
-            .service(routes::scim::scope("/scim/v2")),
+            .service(routes::scim::scope("/scim/v2"))
+            .service(routes::oauth2::server_metadata_api)
+            .service(routes::oauth2_apps::list_apps)
+            .service(routes::oauth2_apps::create_app)
+            .service(routes::oauth2_apps::list_secrets)
+            .service(routes::oauth2_apps::create_secret)
+            .service(routes::oauth2_apps::delete_secret)
+            .service(routes::oauth2_apps::get_app)
+            .service(routes::oauth2_apps::update_app)
+            .service(routes::oauth2_apps::delete_app),
     )
     .service(routes::scim::scope("/scim/v2"))
+    // OAuth2 lives at the root, where Coder mounts it and the metadata points.
+    .service(routes::oauth2::server_metadata_root)
+    .service(routes::oauth2::resource_metadata)
+    .service(routes::oauth2::authorize_page)
+    .service(routes::oauth2::authorize)
+    .service(routes::oauth2::token_endpoint)
+    .service(routes::oauth2::revoke_app)
+    .service(routes::oauth2::revoke)
+    .service(routes::oauth2::introspect)
+    .service(routes::oauth2::login_form)
+    .service(routes::oauth2::login_submit)
     .default_service(web::to(route_not_found));
 }
 

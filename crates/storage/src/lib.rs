@@ -24,6 +24,7 @@ pub use repos::api_keys::DieselApiKeyRepo;
 pub use repos::audit::DieselAuditRepo;
 pub use repos::groups::DieselGroupRepo;
 pub use repos::members::DieselMemberRepo;
+pub use repos::oauth2::DieselOAuth2Repo;
 pub use repos::organizations::DieselOrganizationRepo;
 pub use repos::roles::DieselRoleRepo;
 pub use repos::scim::DieselScimRepo;
@@ -43,6 +44,7 @@ pub struct Repositories {
     pub groups: Arc<dyn GroupRepo>,
     pub audit: Arc<dyn AuditRepo>,
     pub scim: Arc<dyn warden_domain::scim::ScimRepo>,
+    pub oauth2: Arc<dyn warden_domain::ports::OAuth2Repo>,
 }
 
 impl Repositories {
@@ -57,6 +59,7 @@ impl Repositories {
             groups: Arc::new(DieselGroupRepo::new(db.clone())),
             audit: Arc::new(DieselAuditRepo::new(db.clone())),
             scim: Arc::new(DieselScimRepo::new(db.clone())),
+            oauth2: Arc::new(DieselOAuth2Repo::new(db.clone())),
         }
     }
 }

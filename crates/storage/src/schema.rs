@@ -175,3 +175,70 @@ diesel::define_sql_function! {
     /// SQL `lower(text)`, the same on both backends.
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
+
+diesel::table! {
+    oauth2_apps (id) {
+        id -> Text,
+        name -> Text,
+        callback_url -> Text,
+        icon -> Text,
+        client_type -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth2_app_secrets (id) {
+        id -> Text,
+        app_id -> Text,
+        prefix -> Text,
+        hashed_secret -> Binary,
+        display_secret -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth2_codes (id) {
+        id -> Text,
+        prefix -> Text,
+        hashed_secret -> Binary,
+        app_id -> Text,
+        user_id -> Text,
+        redirect_uri -> Text,
+        redirect_uri_given -> Bool,
+        code_challenge -> Text,
+        scopes -> Text,
+        resource -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    oauth2_tokens (id) {
+        id -> Text,
+        prefix -> Text,
+        hashed_secret -> Binary,
+        family_id -> Text,
+        app_id -> Text,
+        user_id -> Text,
+        secret_id -> Nullable<Text>,
+        api_key_id -> Text,
+        scopes -> Text,
+        audience -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    oauth2_apps,
+    oauth2_app_secrets,
+    oauth2_codes,
+    oauth2_tokens,
+);

@@ -72,6 +72,14 @@ pub struct ServerArgs {
     /// organization.
     #[arg(long, env = "WARDEN_SCIM_ORGANIZATION")]
     pub scim_organization: Option<String>,
+    /// Seconds a rotated OAuth2 refresh token may still be exchanged (concurrent
+    /// refreshes); reuse after that revokes the token family.
+    #[arg(long, env = "WARDEN_OAUTH2_REFRESH_GRACE", default_value_t = 10)]
+    pub oauth2_refresh_grace: u64,
+    /// Seconds an OAuth2 authorization code stays redeemable (at most 600).
+    #[arg(long, env = "WARDEN_OAUTH2_CODE_LIFETIME", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub oauth2_code_lifetime: u64,
 }
 
 impl Default for ServerArgs {
@@ -82,6 +90,8 @@ impl Default for ServerArgs {
             http_workers: None,
             scim_api_key: None,
             scim_organization: None,
+            oauth2_refresh_grace: 10,
+            oauth2_code_lifetime: 600,
         }
     }
 }

@@ -67,6 +67,21 @@ pub fn scim_service(db: &Database, args: &ServerArgs, access_url: &str) -> ScimS
     )
 }
 
+/// Wires the OAuth2 authorization server to the diesel adapters of `db`.
+pub fn oauth2_provider(
+    db: &Database,
+    config: warden_oauth2_provider::OAuth2Config,
+) -> warden_oauth2_provider::OAuth2Provider {
+    warden_oauth2_provider::OAuth2Provider::new(
+        warden_oauth2_provider::OAuth2Ports {
+            repo: Repositories::new(db).oauth2,
+            clock: Arc::new(SystemClock),
+            secrets: Arc::new(OsSecrets),
+        },
+        config,
+    )
+}
+
 /// A bound, migrated, ready-to-run server.
 pub struct Application {
     address: SocketAddr,
@@ -86,7 +101,11 @@ impl Application {
             .access_url
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
+        let mut oauth2_config = warden_oauth2_provider::OAuth2Config::new(&access_url);
+        oauth2_config.refresh_grace = std::time::Duration::from_secs(args.oauth2_refresh_grace);
+        oauth2_config.code_lifetime = std::time::Duration::from_secs(args.oauth2_code_lifetime);
         let state = web::Data::new(AppState {
+            oauth2: oauth2_provider(&db, oauth2_config),
             services: services(&db),
             config: HttpConfig {
                 secure_cookies: access_url.starts_with("https://"),

@@ -5,6 +5,8 @@ pub mod groups;
 pub mod keys;
 pub mod members;
 pub mod meta;
+pub mod oauth2;
+pub mod oauth2_apps;
 pub mod organizations;
 pub mod roles;
 pub mod scim;

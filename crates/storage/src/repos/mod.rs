@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod groups;
 pub mod members;
+pub mod oauth2;
 pub mod organizations;
 pub mod roles;
 pub mod scim;

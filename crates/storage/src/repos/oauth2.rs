@@ -1,0 +1,655 @@
+//! [`OAuth2Repo`] on diesel: applications, client secrets, codes, refresh-token
+//! families, and the API keys the grants issue, each change one transaction.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use time::{OffsetDateTime, PrimitiveDateTime};
+use uuid::Uuid;
+use warden_domain::RepoError;
+use warden_domain::ids::{ApiKeyId, OAuth2AppId, OAuth2SecretId, UserId};
+use warden_domain::model::{AuditEntry, UserStatus};
+use warden_domain::oauth2::{
+    AccessTokenInfo, ClientType, OAuth2App, OAuth2AppSecret, OAuth2Code, Redemption, RefreshToken,
+    TokenIssue,
+};
+use warden_domain::ports::{OAuth2Repo, RepoResult};
+
+use crate::db::{AnyConnection, Database, lock, lock_key};
+use crate::error::map_diesel;
+use crate::repos::insert_audit;
+use crate::rows::{ApiKeyRow, from_db, parse_uuid, to_db};
+use crate::schema::{
+    api_keys, oauth2_app_secrets, oauth2_apps, oauth2_codes, oauth2_tokens, users,
+};
+
+/// Advisory-lock namespace of OAuth2 codes and token families.
+const LOCK_NAMESPACE: u8 = 40;
+
+fn json(v: &[String]) -> Result<String, RepoError> {
+    serde_json::to_string(v).map_err(|e| RepoError::Internal(e.to_string()))
+}
+
+fn unjson(what: &str, raw: &str) -> Result<Vec<String>, RepoError> {
+    serde_json::from_str(raw).map_err(|e| RepoError::Internal(format!("corrupt {what}: {e}")))
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = oauth2_apps)]
+struct AppRow {
+    id: String,
+    name: String,
+    callback_url: String,
+    icon: String,
+    client_type: String,
+    created_at: PrimitiveDateTime,
+    updated_at: PrimitiveDateTime,
+}
+
+impl AppRow {
+    fn from_entity(a: &OAuth2App) -> Self {
+        Self {
+            id: a.id.to_string(),
+            name: a.name.clone(),
+            callback_url: a.callback_url.clone(),
+            icon: a.icon.clone(),
+            client_type: a.client_type.as_str().to_owned(),
+            created_at: to_db(a.created_at),
+            updated_at: to_db(a.updated_at),
+        }
+    }
+
+    fn into_entity(self) -> Result<OAuth2App, RepoError> {
+        Ok(OAuth2App {
+            id: parse_uuid("oauth2 app id", &self.id)?,
+            name: self.name,
+            callback_url: self.callback_url,
+            icon: self.icon,
+            client_type: ClientType::parse(&self.client_type).ok_or_else(|| {
+                RepoError::Internal(format!("corrupt client type {:?}", self.client_type))
+            })?,
+            created_at: from_db(self.created_at),
+            updated_at: from_db(self.updated_at),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth2_app_secrets)]
+struct SecretRow {
+    id: String,
+    app_id: String,
+    prefix: String,
+    hashed_secret: Vec<u8>,
+    display_secret: String,
+    created_at: PrimitiveDateTime,
+    last_used_at: Option<PrimitiveDateTime>,
+}
+
+impl SecretRow {
+    fn from_entity(s: &OAuth2AppSecret) -> Self {
+        Self {
+            id: s.id.to_string(),
+            app_id: s.app_id.to_string(),
+            prefix: s.prefix.clone(),
+            hashed_secret: s.hashed_secret.clone(),
+            display_secret: s.display_secret.clone(),
+            created_at: to_db(s.created_at),
+            last_used_at: s.last_used_at.map(to_db),
+        }
+    }
+
+    fn into_entity(self) -> Result<OAuth2AppSecret, RepoError> {
+        Ok(OAuth2AppSecret {
+            id: parse_uuid("oauth2 secret id", &self.id)?,
+            app_id: parse_uuid("oauth2 app id", &self.app_id)?,
+            prefix: self.prefix,
+            hashed_secret: self.hashed_secret,
+            display_secret: self.display_secret,
+            created_at: from_db(self.created_at),
+            last_used_at: self.last_used_at.map(from_db),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth2_codes)]
+struct CodeRow {
+    id: String,
+    prefix: String,
+    hashed_secret: Vec<u8>,
+    app_id: String,
+    user_id: String,
+    redirect_uri: String,
+    redirect_uri_given: bool,
+    code_challenge: String,
+    scopes: String,
+    resource: Option<String>,
+    created_at: PrimitiveDateTime,
+    expires_at: PrimitiveDateTime,
+    used_at: Option<PrimitiveDateTime>,
+}
+
+impl CodeRow {
+    fn from_entity(c: &OAuth2Code) -> Result<Self, RepoError> {
+        Ok(Self {
+            id: c.id.to_string(),
+            prefix: c.prefix.clone(),
+            hashed_secret: c.hashed_secret.clone(),
+            app_id: c.app_id.to_string(),
+            user_id: c.user_id.to_string(),
+            redirect_uri: c.redirect_uri.clone(),
+            redirect_uri_given: c.redirect_uri_given,
+            code_challenge: c.code_challenge.clone(),
+            scopes: json(&c.scopes)?,
+            resource: c.resource.clone(),
+            created_at: to_db(c.created_at),
+            expires_at: to_db(c.expires_at),
+            used_at: c.used_at.map(to_db),
+        })
+    }
+
+    fn into_entity(self) -> Result<OAuth2Code, RepoError> {
+        Ok(OAuth2Code {
+            id: parse_uuid("oauth2 code id", &self.id)?,
+            prefix: self.prefix,
+            hashed_secret: self.hashed_secret,
+            app_id: parse_uuid("oauth2 app id", &self.app_id)?,
+            user_id: parse_uuid("user id", &self.user_id)?,
+            redirect_uri: self.redirect_uri,
+            redirect_uri_given: self.redirect_uri_given,
+            code_challenge: self.code_challenge,
+            scopes: unjson("code scopes", &self.scopes)?,
+            resource: self.resource,
+            created_at: from_db(self.created_at),
+            expires_at: from_db(self.expires_at),
+            used_at: self.used_at.map(from_db),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth2_tokens)]
+struct TokenRow {
+    id: String,
+    prefix: String,
+    hashed_secret: Vec<u8>,
+    family_id: String,
+    app_id: String,
+    user_id: String,
+    secret_id: Option<String>,
+    api_key_id: String,
+    scopes: String,
+    audience: Option<String>,
+    created_at: PrimitiveDateTime,
+    expires_at: PrimitiveDateTime,
+    rotated_at: Option<PrimitiveDateTime>,
+}
+
+impl TokenRow {
+    fn from_entity(t: &RefreshToken) -> Result<Self, RepoError> {
+        Ok(Self {
+            id: t.id.to_string(),
+            prefix: t.prefix.clone(),
+            hashed_secret: t.hashed_secret.clone(),
+            family_id: t.family_id.to_string(),
+            app_id: t.app_id.to_string(),
+            user_id: t.user_id.to_string(),
+            secret_id: t.secret_id.map(|s| s.to_string()),
+            api_key_id: t.api_key_id.0.clone(),
+            scopes: json(&t.scopes)?,
+            audience: t.audience.clone(),
+            created_at: to_db(t.created_at),
+            expires_at: to_db(t.expires_at),
+            rotated_at: t.rotated_at.map(to_db),
+        })
+    }
+
+    fn into_entity(self) -> Result<RefreshToken, RepoError> {
+        Ok(RefreshToken {
+            id: parse_uuid("oauth2 token id", &self.id)?,
+            prefix: self.prefix,
+            hashed_secret: self.hashed_secret,
+            family_id: parse_uuid("oauth2 family id", &self.family_id)?,
+            app_id: parse_uuid("oauth2 app id", &self.app_id)?,
+            user_id: parse_uuid("user id", &self.user_id)?,
+            secret_id: self
+                .secret_id
+                .as_deref()
+                .map(|s| parse_uuid::<OAuth2SecretId>("oauth2 secret id", s))
+                .transpose()?,
+            api_key_id: ApiKeyId(self.api_key_id),
+            scopes: unjson("token scopes", &self.scopes)?,
+            audience: self.audience,
+            created_at: from_db(self.created_at),
+            expires_at: from_db(self.expires_at),
+            rotated_at: self.rotated_at.map(from_db),
+        })
+    }
+}
+
+/// Deletes the token rows matched by `rows` and the API keys they issued.
+fn revoke_tokens(conn: &mut AnyConnection, rows: Vec<(String, String)>) -> Result<(), RepoError> {
+    let (ids, keys): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
+    for chunk in keys.chunks(super::IN_CHUNK) {
+        diesel::delete(api_keys::table.filter(api_keys::id.eq_any(chunk)))
+            .execute(conn)
+            .map_err(map_diesel)?;
+    }
+    for chunk in ids.chunks(super::IN_CHUNK) {
+        diesel::delete(oauth2_tokens::table.filter(oauth2_tokens::id.eq_any(chunk)))
+            .execute(conn)
+            .map_err(map_diesel)?;
+    }
+    Ok(())
+}
+
+fn revoke_family_in(conn: &mut AnyConnection, family: &str) -> Result<(), RepoError> {
+    let rows = oauth2_tokens::table
+        .filter(oauth2_tokens::family_id.eq(family))
+        .select((oauth2_tokens::id, oauth2_tokens::api_key_id))
+        .load::<(String, String)>(conn)
+        .map_err(map_diesel)?;
+    revoke_tokens(conn, rows)
+}
+
+/// Writes the access token and refresh token of a grant, and records the secret's use.
+fn issue_in(conn: &mut AnyConnection, issue: &TokenIssue) -> Result<(), RepoError> {
+    diesel::insert_into(api_keys::table)
+        .values(ApiKeyRow::from_entity(&issue.api_key)?)
+        .execute(conn)
+        .map_err(map_diesel)?;
+    diesel::insert_into(oauth2_tokens::table)
+        .values(TokenRow::from_entity(&issue.refresh)?)
+        .execute(conn)
+        .map_err(map_diesel)?;
+    if let Some(secret) = issue.secret_used {
+        diesel::update(oauth2_app_secrets::table.find(secret.to_string()))
+            .set(oauth2_app_secrets::last_used_at.eq(Some(to_db(issue.now))))
+            .execute(conn)
+            .map_err(map_diesel)?;
+    }
+    Ok(())
+}
+
+/// Name conflicts are reported on the `name` field.
+fn name_conflict(e: RepoError) -> RepoError {
+    match e {
+        RepoError::Conflict(_) => RepoError::Conflict("name".into()),
+        other => other,
+    }
+}
+
+/// OAuth2 storage on PostgreSQL or SQLite.
+#[derive(Debug, Clone)]
+pub struct DieselOAuth2Repo {
+    db: Database,
+}
+
+impl DieselOAuth2Repo {
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl OAuth2Repo for DieselOAuth2Repo {
+    async fn create_app(&self, app: OAuth2App, audit: AuditEntry) -> RepoResult<OAuth2App> {
+        let row = AppRow::from_entity(&app);
+        self.db
+            .write(move |conn| {
+                diesel::insert_into(oauth2_apps::table)
+                    .values(&row)
+                    .execute(conn)
+                    .map_err(map_diesel)
+                    .map_err(name_conflict)?;
+                insert_audit(conn, &audit)?;
+                row.into_entity()
+            })
+            .await
+    }
+
+    async fn get_app(&self, id: OAuth2AppId) -> RepoResult<OAuth2App> {
+        self.db
+            .run(move |conn| {
+                oauth2_apps::table
+                    .find(id.to_string())
+                    .select(AppRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?
+                    .into_entity()
+            })
+            .await
+    }
+
+    async fn list_apps(&self, authorized_by: Option<UserId>) -> RepoResult<Vec<OAuth2App>> {
+        self.db
+            .run(move |conn| {
+                let mut query = oauth2_apps::table
+                    .order((oauth2_apps::name, oauth2_apps::id))
+                    .select(AppRow::as_select())
+                    .into_boxed();
+                if let Some(user) = authorized_by {
+                    let ids: Vec<String> = oauth2_tokens::table
+                        .filter(oauth2_tokens::user_id.eq(user.to_string()))
+                        .select(oauth2_tokens::app_id)
+                        .distinct()
+                        .load(conn)
+                        .map_err(map_diesel)?;
+                    query = query.filter(oauth2_apps::id.eq_any(ids));
+                }
+                query
+                    .load::<AppRow>(conn)
+                    .map_err(map_diesel)?
+                    .into_iter()
+                    .map(AppRow::into_entity)
+                    .collect()
+            })
+            .await
+    }
+
+    async fn update_app(&self, app: OAuth2App, audit: AuditEntry) -> RepoResult<OAuth2App> {
+        let row = AppRow::from_entity(&app);
+        self.db
+            .write(move |conn| {
+                let updated = diesel::update(oauth2_apps::table.find(&row.id))
+                    .set((
+                        oauth2_apps::name.eq(&row.name),
+                        oauth2_apps::callback_url.eq(&row.callback_url),
+                        oauth2_apps::icon.eq(&row.icon),
+                        oauth2_apps::updated_at.eq(row.updated_at),
+                    ))
+                    .execute(conn)
+                    .map_err(map_diesel)
+                    .map_err(name_conflict)?;
+                if updated == 0 {
+                    return Err(RepoError::NotFound);
+                }
+                insert_audit(conn, &audit)?;
+                oauth2_apps::table
+                    .find(&row.id)
+                    .select(AppRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?
+                    .into_entity()
+            })
+            .await
+    }
+
+    async fn delete_app(&self, id: OAuth2AppId, audit: AuditEntry) -> RepoResult<()> {
+        let id = id.to_string();
+        self.db
+            .write(move |conn| {
+                let rows = oauth2_tokens::table
+                    .filter(oauth2_tokens::app_id.eq(&id))
+                    .select((oauth2_tokens::id, oauth2_tokens::api_key_id))
+                    .load::<(String, String)>(conn)
+                    .map_err(map_diesel)?;
+                revoke_tokens(conn, rows)?;
+                // Secrets and codes go with the application (ON DELETE CASCADE).
+                let deleted = diesel::delete(oauth2_apps::table.find(&id))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                if deleted == 0 {
+                    return Err(RepoError::NotFound);
+                }
+                insert_audit(conn, &audit)
+            })
+            .await
+    }
+
+    async fn create_secret(
+        &self,
+        secret: OAuth2AppSecret,
+        audit: AuditEntry,
+    ) -> RepoResult<OAuth2AppSecret> {
+        let row = SecretRow::from_entity(&secret);
+        self.db
+            .write(move |conn| {
+                diesel::insert_into(oauth2_app_secrets::table)
+                    .values(&row)
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                insert_audit(conn, &audit)?;
+                row.into_entity()
+            })
+            .await
+    }
+
+    async fn list_secrets(&self, app: OAuth2AppId) -> RepoResult<Vec<OAuth2AppSecret>> {
+        self.db
+            .run(move |conn| {
+                oauth2_app_secrets::table
+                    .filter(oauth2_app_secrets::app_id.eq(app.to_string()))
+                    .order((oauth2_app_secrets::created_at, oauth2_app_secrets::id))
+                    .select(SecretRow::as_select())
+                    .load::<SecretRow>(conn)
+                    .map_err(map_diesel)?
+                    .into_iter()
+                    .map(SecretRow::into_entity)
+                    .collect()
+            })
+            .await
+    }
+
+    async fn secret_by_prefix(&self, prefix: &str) -> RepoResult<OAuth2AppSecret> {
+        let prefix = prefix.to_owned();
+        self.db
+            .run(move |conn| {
+                oauth2_app_secrets::table
+                    .filter(oauth2_app_secrets::prefix.eq(&prefix))
+                    .select(SecretRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?
+                    .into_entity()
+            })
+            .await
+    }
+
+    async fn delete_secret(
+        &self,
+        app: OAuth2AppId,
+        id: OAuth2SecretId,
+        audit: AuditEntry,
+    ) -> RepoResult<()> {
+        let (app, id) = (app.to_string(), id.to_string());
+        self.db
+            .write(move |conn| {
+                let rows = oauth2_tokens::table
+                    .filter(oauth2_tokens::secret_id.eq(&id))
+                    .select((oauth2_tokens::id, oauth2_tokens::api_key_id))
+                    .load::<(String, String)>(conn)
+                    .map_err(map_diesel)?;
+                revoke_tokens(conn, rows)?;
+                let deleted = diesel::delete(
+                    oauth2_app_secrets::table
+                        .filter(oauth2_app_secrets::id.eq(&id))
+                        .filter(oauth2_app_secrets::app_id.eq(&app)),
+                )
+                .execute(conn)
+                .map_err(map_diesel)?;
+                if deleted == 0 {
+                    return Err(RepoError::NotFound);
+                }
+                insert_audit(conn, &audit)
+            })
+            .await
+    }
+
+    async fn create_code(&self, code: OAuth2Code) -> RepoResult<()> {
+        let row = CodeRow::from_entity(&code)?;
+        let now = to_db(code.created_at);
+        self.db
+            .write(move |conn| {
+                diesel::delete(
+                    oauth2_codes::table
+                        .filter(oauth2_codes::app_id.eq(&row.app_id))
+                        .filter(oauth2_codes::user_id.eq(&row.user_id))
+                        .filter(oauth2_codes::expires_at.lt(now)),
+                )
+                .execute(conn)
+                .map_err(map_diesel)?;
+                diesel::insert_into(oauth2_codes::table)
+                    .values(&row)
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn code_by_prefix(&self, prefix: &str) -> RepoResult<OAuth2Code> {
+        let prefix = prefix.to_owned();
+        self.db
+            .run(move |conn| {
+                oauth2_codes::table
+                    .filter(oauth2_codes::prefix.eq(&prefix))
+                    .select(CodeRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?
+                    .into_entity()
+            })
+            .await
+    }
+
+    async fn redeem_code(&self, code: Uuid, issue: TokenIssue) -> RepoResult<Redemption> {
+        self.db
+            .write(move |conn| {
+                lock(conn, lock_key(LOCK_NAMESPACE, &[code]))?;
+                let id = code.to_string();
+                let used: Option<PrimitiveDateTime> = oauth2_codes::table
+                    .find(&id)
+                    .select(oauth2_codes::used_at)
+                    .first(conn)
+                    .map_err(map_diesel)?;
+                if used.is_some() {
+                    revoke_family_in(conn, &id)?;
+                    return Ok(Redemption::Replayed);
+                }
+                diesel::update(oauth2_codes::table.find(&id))
+                    .set(oauth2_codes::used_at.eq(Some(to_db(issue.now))))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                issue_in(conn, &issue)?;
+                Ok(Redemption::Issued)
+            })
+            .await
+    }
+
+    async fn refresh_by_prefix(&self, prefix: &str) -> RepoResult<RefreshToken> {
+        let prefix = prefix.to_owned();
+        self.db
+            .run(move |conn| {
+                oauth2_tokens::table
+                    .filter(oauth2_tokens::prefix.eq(&prefix))
+                    .select(TokenRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?
+                    .into_entity()
+            })
+            .await
+    }
+
+    async fn rotate_refresh(
+        &self,
+        old: Uuid,
+        grace_since: OffsetDateTime,
+        issue: TokenIssue,
+    ) -> RepoResult<Redemption> {
+        let family = issue.refresh.family_id;
+        self.db
+            .write(move |conn| {
+                lock(conn, lock_key(LOCK_NAMESPACE, &[family]))?;
+                let row = oauth2_tokens::table
+                    .find(old.to_string())
+                    .select(TokenRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?;
+                match row.rotated_at.map(from_db) {
+                    Some(rotated) if rotated < grace_since => {
+                        revoke_family_in(conn, &row.family_id)?;
+                        return Ok(Redemption::Replayed);
+                    }
+                    Some(_) => {}
+                    None => {
+                        diesel::update(oauth2_tokens::table.find(&row.id))
+                            .set(oauth2_tokens::rotated_at.eq(Some(to_db(issue.now))))
+                            .execute(conn)
+                            .map_err(map_diesel)?;
+                        diesel::delete(api_keys::table.find(&row.api_key_id))
+                            .execute(conn)
+                            .map_err(map_diesel)?;
+                    }
+                }
+                issue_in(conn, &issue)?;
+                Ok(Redemption::Issued)
+            })
+            .await
+    }
+
+    async fn access_token(&self, key: &ApiKeyId) -> RepoResult<AccessTokenInfo> {
+        let key = key.0.clone();
+        self.db
+            .run(move |conn| {
+                let refresh = oauth2_tokens::table
+                    .filter(oauth2_tokens::api_key_id.eq(&key))
+                    .select(TokenRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?;
+                let api_key = api_keys::table
+                    .find(&key)
+                    .select(ApiKeyRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?;
+                let (username, status): (String, String) = users::table
+                    .find(&api_key.user_id)
+                    .filter(diesel::dsl::not(users::deleted))
+                    .select((users::username, users::status))
+                    .first(conn)
+                    .map_err(map_diesel)?;
+                Ok(AccessTokenInfo {
+                    api_key: api_key.into_entity()?,
+                    refresh: refresh.into_entity()?,
+                    username,
+                    user_active: status != UserStatus::Suspended.as_str(),
+                })
+            })
+            .await
+    }
+
+    async fn revoke_family(&self, family: Uuid) -> RepoResult<()> {
+        self.db
+            .write(move |conn| {
+                lock(conn, lock_key(LOCK_NAMESPACE, &[family]))?;
+                revoke_family_in(conn, &family.to_string())
+            })
+            .await
+    }
+
+    async fn revoke_app_for_user(
+        &self,
+        app: OAuth2AppId,
+        user: UserId,
+        audit: AuditEntry,
+    ) -> RepoResult<()> {
+        let (app, user) = (app.to_string(), user.to_string());
+        self.db
+            .write(move |conn| {
+                diesel::delete(
+                    oauth2_codes::table
+                        .filter(oauth2_codes::app_id.eq(&app))
+                        .filter(oauth2_codes::user_id.eq(&user)),
+                )
+                .execute(conn)
+                .map_err(map_diesel)?;
+                let rows = oauth2_tokens::table
+                    .filter(oauth2_tokens::app_id.eq(&app))
+                    .filter(oauth2_tokens::user_id.eq(&user))
+                    .select((oauth2_tokens::id, oauth2_tokens::api_key_id))
+                    .load::<(String, String)>(conn)
+                    .map_err(map_diesel)?;
+                revoke_tokens(conn, rows)?;
+                insert_audit(conn, &audit)
+            })
+            .await
+    }
+}
