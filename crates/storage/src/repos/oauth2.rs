@@ -12,8 +12,9 @@ use warden_domain::oauth2::{
     AccessTokenInfo, ClientType, OAuth2App, OAuth2AppSecret, OAuth2Code, Redemption, RefreshToken,
     TokenIssue,
 };
-use warden_domain::ports::{OAuth2Repo, RepoResult};
+use warden_domain::ports::{ChangeTag, OAuth2Repo, RepoResult};
 
+use crate::Touched;
 use crate::db::{AnyConnection, Database, lock, lock_key};
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
@@ -512,8 +513,11 @@ impl OAuth2Repo for DieselOAuth2Repo {
     }
 
     async fn redeem_code(&self, code: Uuid, issue: TokenIssue) -> RepoResult<Redemption> {
+        // A code's family belongs to the user it was granted by: only that user's API
+        // keys are issued or revoked here.
+        let touched = Touched::Only(vec![ChangeTag::User(issue.api_key.user_id)]);
         self.db
-            .write(move |conn| {
+            .write_touching(touched, move |conn| {
                 lock(conn, lock_key(LOCK_NAMESPACE, &[code]))?;
                 let id = code.to_string();
                 let used: Option<PrimitiveDateTime> = oauth2_codes::table
@@ -556,8 +560,10 @@ impl OAuth2Repo for DieselOAuth2Repo {
         issue: TokenIssue,
     ) -> RepoResult<Redemption> {
         let family = issue.refresh.family_id;
+        // The family belongs to one user: only that user's API keys change.
+        let touched = Touched::Only(vec![ChangeTag::User(issue.api_key.user_id)]);
         self.db
-            .write(move |conn| {
+            .write_touching(touched, move |conn| {
                 lock(conn, lock_key(LOCK_NAMESPACE, &[family]))?;
                 let row = oauth2_tokens::table
                     .find(old.to_string())
