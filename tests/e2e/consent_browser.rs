@@ -19,12 +19,22 @@ struct Driver {
     child: Child,
     base: String,
     http: reqwest::Client,
+    /// The browser profile of this test alone; it also names the browser's processes.
+    profile: std::path::PathBuf,
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Killing chromedriver leaves the browsers it started running: end every
+        // process of this test's profile, then remove the profile.
+        let _ = Command::new("pkill")
+            .arg("-KILL")
+            .arg("-f")
+            .arg(self.profile.as_os_str())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
@@ -50,6 +60,7 @@ impl Driver {
             child,
             base: format!("http://127.0.0.1:{port}"),
             http: reqwest::Client::new(),
+            profile: std::env::temp_dir().join(format!("warden-chromium-{port}")),
         };
         for _ in 0..100 {
             let ready = driver
@@ -226,6 +237,7 @@ on_both_backends! {
                 "browserName": "chrome",
                 "goog:chromeOptions": {"binary": chromium, "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    format!("--user-data-dir={}", driver.profile.display()),
                 ]},
             }},
         })).await?;
