@@ -182,7 +182,18 @@ impl Database {
         .map_err(|e| RepoError::Unavailable(e.to_string()))?;
         let changes = Arc::new(ChangeLog::default());
         if let DatabaseUrl::Postgres(url) = &url_for_listener {
-            spawn_change_listener(url.clone(), Arc::downgrade(&changes));
+            // Wait (briefly) for the listener: once it listens, what it retires on
+            // connecting is behind us, and no other replica's write goes unheard.
+            let (ready, listening) = std::sync::mpsc::sync_channel(1);
+            spawn_change_listener(url.clone(), Arc::downgrade(&changes), ready);
+            let waited = tokio::task::spawn_blocking(move || {
+                listening.recv_timeout(Duration::from_secs(5)).is_ok()
+            })
+            .await
+            .unwrap_or(false);
+            if !waited {
+                tracing::warn!("the change listener is not listening yet; it keeps trying");
+            }
         }
         Ok(Self {
             pool,
@@ -348,7 +359,11 @@ pub fn lock(conn: &mut AnyConnection, key: i64) -> Result<(), RepoError> {
 /// Polls the socket every few milliseconds (no queries); reconnects on error, retiring
 /// everything then, since notifications may have been missed. Ends when the database
 /// handle is gone.
-fn spawn_change_listener(url: String, changes: Weak<ChangeLog>) {
+fn spawn_change_listener(
+    url: String,
+    changes: Weak<ChangeLog>,
+    ready: std::sync::mpsc::SyncSender<()>,
+) {
     let spawned = std::thread::Builder::new()
         .name("warden-pg-listen".into())
         .spawn(move || {
@@ -372,6 +387,7 @@ fn spawn_change_listener(url: String, changes: Weak<ChangeLog>) {
                 if let Some(current) = changes.upgrade() {
                     current.record(&Touched::Everything);
                 }
+                let _ = ready.try_send(());
                 loop {
                     let Some(current) = changes.upgrade() else {
                         return;

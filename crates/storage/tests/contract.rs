@@ -1009,6 +1009,13 @@ mod invalidation {
     use super::*;
     use warden_domain::ports::ChangeTag;
 
+    /// On PostgreSQL, this process hears its own writes back through NOTIFY a few
+    /// milliseconds later and retires their tags again: harmless, but it would retire
+    /// what a test reads right after. Let those echoes arrive first.
+    async fn settle() {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
     on_both_backends! {
         async fn a_write_retires_only_what_it_touched(store) {
             let (admin, default) = store.first_user().await;
@@ -1016,6 +1023,7 @@ mod invalidation {
             let (admin_tag, bob_tag) = (ChangeTag::User(admin.id), ChangeTag::User(bob.id));
             let roles_tag = ChangeTag::OrganizationRoles(default.id);
 
+            settle().await;
             let before = store.keys.generation();
             store.users.set_status(bob.id, UserStatus::Suspended, T0, audit("bob")).await.unwrap();
             assert!(!store.keys.unchanged_since(before, &[bob_tag]), "bob's status changed");
@@ -1023,6 +1031,7 @@ mod invalidation {
             assert!(store.keys.unchanged_since(before, &[admin_tag, roles_tag]), "nothing of admin's changed");
 
             let key = api_key("bobsession", bob.id, LoginType::Password, "", T0);
+            settle().await;
             let before = store.keys.generation();
             store.keys.create(key.clone(), None).await.unwrap();
             store.keys.touch(&key.id, bob.id, T0 + secs(7200), T0 + secs(9000)).await.unwrap();
@@ -1030,12 +1039,14 @@ mod invalidation {
             assert!(store.keys.unchanged_since(before, &[admin_tag]));
 
             // A write that does not say what it touched retires everything.
+            settle().await;
             let before = store.keys.generation();
             store.orgs.update(default.id, OrganizationPatch { display_name: Some("Renamed".into()), ..Default::default() }, T0, audit("org")).await.unwrap();
             assert!(!store.keys.unchanged_since(before, &[admin_tag]));
             assert!(!store.keys.unchanged_since(before, &[]));
 
             // A failed write retires what it would have touched, and never less.
+            settle().await;
             let before = store.keys.generation();
             assert_conflict(store.users.create(new_user("bob"), audit("dup")).await);
             assert!(store.keys.unchanged_since(before, &[admin_tag, bob_tag]), "a user that was never created touches no one else");
