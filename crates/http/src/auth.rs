@@ -70,19 +70,7 @@ impl FromRequest for Authenticated {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = presented_token(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let meta = warden_domain::model::RequestMeta {
-            request_id: Some(uuid::Uuid::new_v4()),
-            ip: req
-                .peer_addr()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_default(),
-            user_agent: req
-                .headers()
-                .get("user-agent")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned(),
-        };
+        let meta = request_meta(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| {
                 ApiError::from(warden_domain::DomainError::Internal(
@@ -94,5 +82,23 @@ impl FromRequest for Authenticated {
             actor.request = meta;
             Ok(Authenticated(actor))
         })
+    }
+}
+
+/// Who sent a request, for the audit trail: a fresh request id, the peer address and
+/// the user agent.
+pub(crate) fn request_meta(req: &HttpRequest) -> warden_domain::model::RequestMeta {
+    warden_domain::model::RequestMeta {
+        request_id: Some(uuid::Uuid::new_v4()),
+        ip: req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
+        user_agent: req
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
     }
 }

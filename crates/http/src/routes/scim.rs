@@ -52,19 +52,7 @@ impl FromRequest for ScimCaller {
             Access::Denied => Err(ScimError::unauthorized().into()),
             Access::Granted => Ok(ScimCaller {
                 service: service.get_ref().clone(),
-                meta: RequestMeta {
-                    request_id: Some(uuid::Uuid::new_v4()),
-                    ip: req
-                        .peer_addr()
-                        .map(|a| a.ip().to_string())
-                        .unwrap_or_default(),
-                    user_agent: req
-                        .headers()
-                        .get("user-agent")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned(),
-                },
+                meta: crate::auth::request_meta(req),
             }),
         };
         std::future::ready(outcome)
