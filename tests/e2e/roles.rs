@@ -80,6 +80,13 @@ on_both_backends! {
             .request(reqwest::Method::PUT, "/api/v2/organizations/coder/members/bob/roles", Some(&owner.token), Some(json!({"roles": ["group-maker"]})))
             .await?;
         assert_eq!(assigned.status, StatusCode::OK, "{assigned:?}");
+        let org = assigned.body["organization_id"].clone();
+        let slim = |display: &str| json!([{"name": "group-maker", "display_name": display, "organization_id": org}]);
+        assert_eq!(assigned.body["roles"], slim("Group Maker"), "custom roles carry their display name");
+        let one = app.get("/api/v2/organizations/coder/members/bob", Some(&owner.token)).await?;
+        assert_eq!(one.body["roles"], slim("Group Maker"));
+        let page = app.get("/api/v2/organizations/coder/paginated-members?q=username:bob", Some(&owner.token)).await?;
+        assert_eq!(page.body["members"][0]["roles"], slim("Group Maker"));
         let after = app.post(groups, Some(&bob.token), json!({"name": "bobs"})).await?;
         assert_eq!(after.status, StatusCode::CREATED, "the grant applies on bob's very next request");
 
@@ -93,6 +100,9 @@ on_both_backends! {
         assert_eq!(narrowed.status, StatusCode::OK, "{narrowed:?}");
         assert_eq!(narrowed.body["organization_permissions"], json!([]));
         assert_eq!(narrowed.body["display_name"], "Nothing Maker");
+        let all = app.get("/api/v2/organizations/coder/members", Some(&owner.token)).await?;
+        let bob_entry = all.body.as_array().unwrap().iter().find(|m| m["username"] == "bob").unwrap();
+        assert_eq!(bob_entry["roles"], slim("Nothing Maker"), "a renamed role shows its new name");
         let narrowed_view = app.post(groups, Some(&bob.token), json!({"name": "bobs2"})).await?;
         assert_eq!(narrowed_view.status, StatusCode::FORBIDDEN, "narrowing applies on the next request");
 

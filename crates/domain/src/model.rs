@@ -1,6 +1,7 @@
 //! Entities: what Warden knows about users, organizations, memberships, API keys and
 //! the audit trail. Storage reads and writes these; HTTP renders them.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -148,6 +149,10 @@ pub struct OrganizationMember {
     pub organization_id: OrganizationId,
     pub user_id: UserId,
     pub roles: Vec<String>,
+    /// Display names of the custom roles among `roles`, by role name. Built-in roles
+    /// carry theirs in `warden_rbac::roles`; storage leaves this empty and the members
+    /// service fills it for responses.
+    pub custom_role_display_names: BTreeMap<String, String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

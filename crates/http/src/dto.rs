@@ -432,13 +432,22 @@ pub struct UpdateRoles {
     pub roles: Vec<String>,
 }
 
-fn slim_org_roles(org: Uuid, names: &[String]) -> Vec<SlimRole> {
-    names
+fn slim_org_roles(member: &model::OrganizationMember) -> Vec<SlimRole> {
+    member
+        .roles
         .iter()
         .map(|name| SlimRole {
-            display_name: roles::display_name(name).unwrap_or_default().to_owned(),
+            display_name: roles::display_name(name)
+                .or_else(|| {
+                    member
+                        .custom_role_display_names
+                        .get(name)
+                        .map(String::as_str)
+                })
+                .unwrap_or_default()
+                .to_owned(),
             name: name.clone(),
-            organization_id: Some(org),
+            organization_id: Some(member.organization_id.as_uuid()),
         })
         .collect()
 }
@@ -463,7 +472,7 @@ impl From<model::OrganizationMember> for OrganizationMember {
             organization_id: org,
             created_at: m.created_at,
             updated_at: m.updated_at,
-            roles: slim_org_roles(org, &m.roles),
+            roles: slim_org_roles(&m),
         }
     }
 }

@@ -141,6 +141,7 @@ impl MemberRow {
             organization_id: parse_uuid("organization id", &self.organization_id)?,
             user_id: parse_uuid::<UserId>("user id", &self.user_id)?,
             roles,
+            custom_role_display_names: Default::default(),
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
         })

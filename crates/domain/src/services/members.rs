@@ -4,8 +4,10 @@ use warden_rbac::{Action, Object, ResourceType, RoleIdentifier, roles};
 
 use crate::actor::Actor;
 use crate::error::{DomainError, DomainResult, FieldError, RepoError};
-use crate::ids::UserId;
-use crate::model::{AuditAction, MemberWithUser, Organization, OrganizationMember, User};
+use crate::ids::{OrganizationId, UserId};
+use crate::model::{
+    AuditAction, CustomRole, MemberWithUser, Organization, OrganizationMember, User,
+};
 use crate::ports::MemberQuery;
 use crate::services::Services;
 use crate::services::pagination::Pagination;
@@ -43,7 +45,10 @@ impl Services {
         if !actor.can(Action::Read, &all_members(&org)) {
             query.only_ids = Some(vec![actor.user.id]);
         }
-        Ok(self.ports.members.list(org.id, query).await?.0)
+        let mut members = self.ports.members.list(org.id, query).await?.0;
+        self.name_custom_roles(org.id, members.iter_mut().map(|m| &mut m.member))
+            .await?;
+        Ok(members)
     }
 
     /// `GET /organizations/{organization}/paginated-members`: needs org-wide read.
@@ -60,7 +65,9 @@ impl Services {
         query.after_id = page.after_id;
         query.limit = page.limit;
         query.offset = page.offset;
-        let (members, count) = self.ports.members.list(org.id, query).await?;
+        let (mut members, count) = self.ports.members.list(org.id, query).await?;
+        self.name_custom_roles(org.id, members.iter_mut().map(|m| &mut m.member))
+            .await?;
         Ok(MemberPage { members, count })
     }
 
@@ -72,7 +79,9 @@ impl Services {
         user: &str,
     ) -> DomainResult<MemberWithUser> {
         let (org, user) = self.resolve_member_target(actor, org, user).await?;
-        self.visible_member(actor, &org, &user).await
+        let mut member = self.visible_member(actor, &org, &user).await?;
+        self.name_custom_roles(org.id, [&mut member.member]).await?;
+        Ok(member)
     }
 
     /// `POST /organizations/{organization}/members/{user}`: adds with no extra roles.
@@ -231,11 +240,46 @@ impl Services {
             )
             .in_org(org.id)
             .with_change("roles", current.roles.clone(), wanted.clone());
-        Ok(self
+        let mut member = self
             .ports
             .members
             .set_roles(org.id, user.id, wanted, now, audit)
-            .await?)
+            .await?;
+        for role in &custom {
+            if member.roles.contains(&role.name) {
+                member
+                    .custom_role_display_names
+                    .insert(role.name.clone(), role.display_name.clone());
+            }
+        }
+        Ok(member)
+    }
+
+    /// Fills in the display names of the custom roles `members` hold, as Coder's member
+    /// responses carry them: one lookup, and none when every role is built in.
+    async fn name_custom_roles<'a>(
+        &self,
+        org: OrganizationId,
+        members: impl IntoIterator<Item = &'a mut OrganizationMember>,
+    ) -> DomainResult<()> {
+        let mut custom: Option<Vec<CustomRole>> = None;
+        for member in members {
+            for name in &member.roles {
+                if roles::is_builtin_org_role(name) {
+                    continue;
+                }
+                let known = match &custom {
+                    Some(known) => known,
+                    None => custom.insert(self.ports.roles.list(org).await?),
+                };
+                if let Some(role) = known.iter().find(|r| &r.name == name) {
+                    member
+                        .custom_role_display_names
+                        .insert(role.name.clone(), role.display_name.clone());
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn resolve_member_target(

@@ -182,6 +182,7 @@ impl State {
                 organization_id: org,
                 user_id: user.id,
                 roles: Vec::new(),
+                custom_role_display_names: Default::default(),
                 created_at: new.now,
                 updated_at: new.now,
             });
@@ -361,6 +362,7 @@ impl OrganizationRepo for FakeStore {
             organization_id: org.id,
             user_id: creator,
             roles: creator_roles,
+            custom_role_display_names: Default::default(),
             created_at: org.created_at,
             updated_at: org.created_at,
         });
@@ -491,6 +493,7 @@ impl crate::ports::MemberRepo for FakeStore {
             organization_id: org,
             user_id: user,
             roles: Vec::new(),
+            custom_role_display_names: Default::default(),
             created_at: now,
             updated_at: now,
         };
