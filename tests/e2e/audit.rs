@@ -52,3 +52,47 @@ on_both_backends! {
         Ok(())
     }
 }
+
+on_both_backends! {
+    async fn oauth2_app_entries_link_to_the_app_and_say_when_it_is_gone(app: TestApp) {
+        let owner = app.owner().await?;
+        let created = app
+            .post("/api/v2/oauth2-provider/apps", Some(&owner.token),
+                json!({"name": "editor", "callback_url": "http://127.0.0.1:9/cb"}))
+            .await?;
+        assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+        let app_id = created.body["id"].as_str().unwrap_or_default().to_owned();
+        let secret = app.post(&format!("/api/v2/oauth2-provider/apps/{app_id}/secrets"), Some(&owner.token), json!({})).await?;
+        assert_eq!(secret.status, StatusCode::CREATED, "{secret:?}");
+        let secret_id = secret.body["id"].as_str().unwrap_or_default().to_owned();
+        let link = format!("/deployment/oauth2-provider/apps/{app_id}");
+
+        let entry = |kind: &'static str| {
+            let app = &app;
+            let token = owner.token.clone();
+            async move {
+                let page = app.get(&format!("/api/v2/audit?q=resource_type:{kind}%20action:create"), Some(&token)).await?;
+                anyhow::Ok(page.body["audit_logs"][0].clone())
+            }
+        };
+        let app_entry = entry("oauth2_provider_app").await?;
+        assert_eq!(app_entry["resource_id"], app_id.as_str());
+        assert_eq!((&app_entry["resource_link"], &app_entry["is_deleted"]), (&json!(link), &json!(false)));
+        let secret_entry = entry("oauth2_provider_app_secret").await?;
+        assert_eq!(secret_entry["resource_id"], secret_id.as_str());
+        assert_eq!((&secret_entry["resource_link"], &secret_entry["is_deleted"]), (&json!(link), &json!(false)));
+
+        let gone = app.delete(&format!("/api/v2/oauth2-provider/apps/{app_id}/secrets/{secret_id}"), Some(&owner.token)).await?;
+        assert_eq!(gone.status, StatusCode::NO_CONTENT);
+        let secret_entry = entry("oauth2_provider_app_secret").await?;
+        assert_eq!((&secret_entry["resource_link"], &secret_entry["is_deleted"]), (&json!(""), &json!(true)),
+            "a deleted secret no longer leads to its app, as in Coder");
+        assert_eq!(entry("oauth2_provider_app").await?["is_deleted"], false);
+
+        let gone = app.delete(&format!("/api/v2/oauth2-provider/apps/{app_id}"), Some(&owner.token)).await?;
+        assert_eq!(gone.status, StatusCode::NO_CONTENT);
+        let app_entry = entry("oauth2_provider_app").await?;
+        assert_eq!((&app_entry["resource_link"], &app_entry["is_deleted"]), (&json!(link), &json!(true)));
+        Ok(())
+    }
+}

@@ -360,4 +360,9 @@ pub struct AuditLog {
     pub entry: AuditEntry,
     pub user: Option<User>,
     pub organization: Option<Organization>,
+    /// The audited resource is gone. Known for the kinds Coder checks that Warden can
+    /// delete (OAuth2 apps and their secrets); `false` for every other kind.
+    pub resource_deleted: bool,
+    /// The OAuth2 app an audited app secret belongs to, while the secret exists.
+    pub resource_app_id: Option<String>,
 }

@@ -718,10 +718,15 @@ impl From<model::AuditLog> for AuditLog {
             time: e.time,
             ip: e.request.ip,
             user_agent: e.request.user_agent,
-            resource_link: if e.resource_type == "user" {
-                format!("/users?filter={}", e.resource_target)
-            } else {
-                String::new()
+            resource_link: match (e.resource_type.as_str(), &log.resource_app_id) {
+                ("user", _) => format!("/users?filter={}", e.resource_target),
+                ("oauth2_provider_app", _) => {
+                    format!("/deployment/oauth2-provider/apps/{}", e.resource_id)
+                }
+                ("oauth2_provider_app_secret", Some(app)) => {
+                    format!("/deployment/oauth2-provider/apps/{app}")
+                }
+                _ => String::new(),
             },
             resource_type: e.resource_type,
             resource_id: e.resource_id,
@@ -732,7 +737,7 @@ impl From<model::AuditLog> for AuditLog {
             status_code: e.status_code,
             additional_fields: serde_json::json!({}),
             description,
-            is_deleted: false,
+            is_deleted: log.resource_deleted,
             organization_id: e.organization_id.map(|o| o.as_uuid()).unwrap_or_default(),
             organization: log.organization.map(|o| MinimalOrganization {
                 id: o.id.as_uuid(),

@@ -846,6 +846,8 @@ impl crate::ports::AuditRepo for FakeStore {
             .map(|entry| crate::model::AuditLog {
                 user: entry.actor.and_then(|u| state.user(u).ok()),
                 organization: None,
+                resource_deleted: false,
+                resource_app_id: None,
                 entry,
             })
             .collect();

@@ -1,6 +1,6 @@
 //! [`AuditRepo`] on diesel.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -11,7 +11,7 @@ use crate::db::{Database, MultiBackend};
 use crate::error::map_diesel;
 use crate::repos::users::hydrate;
 use crate::rows::{AuditRow, OrganizationRow, UserRow, to_db};
-use crate::schema::{audit_logs, lower, organizations, users};
+use crate::schema::{audit_logs, lower, oauth2_app_secrets, oauth2_apps, organizations, users};
 
 /// The audit log on PostgreSQL or SQLite.
 #[derive(Debug, Clone)]
@@ -23,6 +23,47 @@ impl DieselAuditRepo {
     pub fn new(db: Database) -> Self {
         Self { db }
     }
+}
+
+const APP: &str = "oauth2_provider_app";
+const SECRET: &str = "oauth2_provider_app_secret";
+
+/// Which of the OAuth2 apps and app secrets audited in `rows` still exist (secrets
+/// with their app): at most two queries, none when the page audits neither.
+fn oauth2_resources(
+    conn: &mut crate::db::AnyConnection,
+    rows: &[AuditRow],
+) -> RepoResult<(HashSet<String>, HashMap<String, String>)> {
+    let ids = |kind: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r.resource_type == kind)
+            .map(|r| r.resource_id.clone())
+            .collect()
+    };
+    let (apps, secrets) = (ids(APP), ids(SECRET));
+    let live_apps = if apps.is_empty() {
+        HashSet::new()
+    } else {
+        oauth2_apps::table
+            .filter(oauth2_apps::id.eq_any(apps))
+            .select(oauth2_apps::id)
+            .load::<String>(conn)
+            .map_err(map_diesel)?
+            .into_iter()
+            .collect()
+    };
+    let live_secrets = if secrets.is_empty() {
+        HashMap::new()
+    } else {
+        oauth2_app_secrets::table
+            .filter(oauth2_app_secrets::id.eq_any(secrets))
+            .select((oauth2_app_secrets::id, oauth2_app_secrets::app_id))
+            .load::<(String, String)>(conn)
+            .map_err(map_diesel)?
+            .into_iter()
+            .collect()
+    };
+    Ok((live_apps, live_secrets))
 }
 
 fn filtered(q: &AuditQuery) -> audit_logs::BoxedQuery<'_, MultiBackend> {
@@ -110,9 +151,18 @@ impl AuditRepo for DieselAuditRepo {
                     .into_iter()
                     .map(|o| Ok((o.id.clone(), o.into_entity()?)))
                     .collect::<Result<_, warden_domain::RepoError>>()?;
+                let (live_apps, live_secrets) = oauth2_resources(conn, &rows)?;
                 let logs = rows
                     .into_iter()
                     .map(|row| {
+                        let (resource_deleted, resource_app_id) = match row.resource_type.as_str() {
+                            APP => (!live_apps.contains(&row.resource_id), None),
+                            SECRET => match live_secrets.get(&row.resource_id) {
+                                Some(app) => (false, Some(app.clone())),
+                                None => (true, None),
+                            },
+                            _ => (false, None),
+                        };
                         let user = row.user_id.as_ref().and_then(|u| users.get(u).cloned());
                         let organization = row
                             .organization_id
@@ -122,6 +172,8 @@ impl AuditRepo for DieselAuditRepo {
                             entry: row.into_entity()?,
                             user,
                             organization,
+                            resource_deleted,
+                            resource_app_id,
                         })
                     })
                     .collect::<Result<Vec<_>, warden_domain::RepoError>>()?;
