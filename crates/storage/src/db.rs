@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{self, ManageConnection, Pool};
@@ -100,11 +100,60 @@ struct Manager {
     url: DatabaseUrl,
 }
 
+/// A pooled connection and what the pool needs to know to trust it without asking.
+struct Pooled {
+    conn: AnyConnection,
+    /// When it last answered; the pool asks again only after it idled a while.
+    last_ok: Instant,
+    /// A query failed and a probe then failed too: the pool discards it.
+    broken: bool,
+}
+
+/// A connection that answered this recently is handed out without a probe: asking
+/// before every query would cost PostgreSQL a round trip per query.
+const PROBE_AFTER_IDLE: Duration = Duration::from_secs(10);
+
+impl Pooled {
+    fn probe(&mut self) -> bool {
+        let alive = self.conn.batch_execute("SELECT 1").is_ok();
+        if alive {
+            self.last_ok = Instant::now();
+        }
+        alive
+    }
+}
+
 impl ManageConnection for Manager {
-    type Connection = AnyConnection;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<AnyConnection, r2d2::Error> {
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        Ok(Pooled {
+            conn: self.establish()?,
+            last_ok: Instant::now(),
+            broken: false,
+        })
+    }
+
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        if pooled.last_ok.elapsed() < PROBE_AFTER_IDLE {
+            return Ok(());
+        }
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)?;
+        pooled.last_ok = Instant::now();
+        Ok(())
+    }
+
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.broken
+    }
+}
+
+impl Manager {
+    fn establish(&self) -> Result<AnyConnection, r2d2::Error> {
         match &self.url {
             DatabaseUrl::Postgres(url) => PgConnection::establish(url)
                 .map(AnyConnection::Postgresql)
@@ -122,15 +171,6 @@ impl ManageConnection for Manager {
                 Ok(AnyConnection::Sqlite(conn))
             }
         }
-    }
-
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
     }
 }
 
@@ -245,10 +285,17 @@ impl Database {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            let mut conn = pool
+            let mut pooled = pool
                 .get()
                 .map_err(|e| RepoError::Unavailable(e.to_string()))?;
-            f(&mut conn)
+            let outcome = f(&mut pooled.conn);
+            match &outcome {
+                Ok(_) => pooled.last_ok = Instant::now(),
+                // Most failures are the caller's (a conflict, a missing row); a
+                // connection that no longer answers leaves the pool.
+                Err(_) => pooled.broken = !pooled.probe(),
+            }
+            outcome
         })
         .await
         .map_err(|e| RepoError::Internal(format!("database task failed: {e}")))?

@@ -1109,3 +1109,53 @@ mod invalidation {
         );
     }
 }
+
+mod pool {
+    use super::*;
+    use diesel::connection::SimpleConnection;
+
+    /// Pooled connections are trusted without a probe while they were recently used;
+    /// one PostgreSQL dropped (a restart, an idle timeout) costs at most the query
+    /// that finds out, and then leaves the pool.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connections_the_server_dropped_leave_the_pool() {
+        let store = Store::open(Backend::Postgres).await;
+        async fn query(db: &Database, sql: &'static str) -> Result<(), RepoError> {
+            db.run(move |conn| {
+                conn.batch_execute(sql)
+                    .map_err(|e| RepoError::Unavailable(e.to_string()))
+            })
+            .await
+        }
+        let select = || query(&store.db, "SELECT 1");
+        // Fill the pool with connections that have all answered just now.
+        let mut warm = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let db = store.db.clone();
+            warm.spawn(async move { query(&db, "SELECT pg_sleep(0.05)").await });
+        }
+        while let Some(result) = warm.join_next().await {
+            result.expect("join").expect("a healthy pool answers");
+        }
+        let mut admin = diesel::PgConnection::establish(store._test_db.url()).expect("connect");
+        admin
+            .batch_execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .expect("terminate the pool's connections");
+        let mut outcomes = Vec::new();
+        for _ in 0..30 {
+            outcomes.push(select().await.is_ok());
+        }
+        let failures = outcomes.iter().filter(|ok| !**ok).count();
+        assert!(
+            failures <= 8,
+            "each dropped connection fails at most once: {outcomes:?}"
+        );
+        assert!(
+            outcomes[20..].iter().all(|ok| *ok),
+            "the pool recovered: {outcomes:?}"
+        );
+    }
+}
