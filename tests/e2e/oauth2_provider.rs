@@ -556,6 +556,8 @@ on_both_backends! {
         assert_eq!(me_status(&app, &access).await?, StatusCode::UNAUTHORIZED);
         let (_, _, body) = form(&app, "/oauth2/introspect", &[("token", &refresh)], basic).await?;
         assert_eq!(body, json!({"active": false}));
+        let (_, _, body) = form(&app, "/oauth2/introspect", &[("token", &access)], basic).await?;
+        assert_eq!(body, json!({"active": false}), "introspection sees the revocation at once");
         let (status, _, _) = form(&app, "/oauth2/revoke", &[("token", "not-a-token")], basic).await?;
         assert_eq!(status, StatusCode::OK, "unknown tokens are not an error");
 
@@ -572,6 +574,8 @@ on_both_backends! {
         let deleted = app.delete(&format!("/api/v2/oauth2-provider/apps/{}/secrets/{secret_id}", client.id), Some(&owner.token)).await?;
         assert_eq!(deleted.status, StatusCode::NO_CONTENT);
         assert_eq!(me_status(&app, &access).await?, StatusCode::UNAUTHORIZED);
+        let (status, _, body) = form(&app, "/oauth2/introspect", &[("token", &access)], basic).await?;
+        assert_eq!((status, body["error"].clone()), (StatusCode::UNAUTHORIZED, json!("invalid_client")), "a deleted secret stops authenticating at once");
         let fresh = app.post(&format!("/api/v2/oauth2-provider/apps/{}/secrets", client.id), Some(&owner.token), json!({})).await?;
         let client = Client { id: client.id.clone(), secret: fresh.body["client_secret_full"].as_str().unwrap_or_default().to_owned() };
         let oauth = oauth2_client(&app, &client)?;
@@ -581,6 +585,8 @@ on_both_backends! {
         let gone = app.delete(&format!("/api/v2/oauth2-provider/apps/{}", client.id), Some(&owner.token)).await?;
         assert_eq!(gone.status, StatusCode::NO_CONTENT);
         assert_eq!(me_status(&app, t.access_token().secret()).await?, StatusCode::UNAUTHORIZED);
+        let (status, _, _) = form(&app, "/oauth2/introspect", &[("token", t.access_token().secret())], Some((&client.id, &client.secret))).await?;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "a deleted app stops authenticating at once");
         Ok(())
     }
 }

@@ -169,6 +169,8 @@ pub enum ChangeTag {
     Organization(OrganizationId),
     /// The definitions of an organization's custom roles.
     OrganizationRoles(OrganizationId),
+    /// An OAuth2 app's row and its client secrets.
+    OAuth2App(crate::ids::OAuth2AppId),
 }
 
 /// Everything needed to authenticate a request, loaded in one call.

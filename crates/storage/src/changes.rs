@@ -65,6 +65,7 @@ fn encode(tag: &ChangeTag) -> String {
         ChangeTag::User(id) => format!("u:{id}"),
         ChangeTag::Organization(id) => format!("o:{id}"),
         ChangeTag::OrganizationRoles(id) => format!("r:{id}"),
+        ChangeTag::OAuth2App(id) => format!("a:{id}"),
     }
 }
 
@@ -75,6 +76,7 @@ fn decode(word: &str) -> Option<ChangeTag> {
         "u" => Some(ChangeTag::User(id.into())),
         "o" => Some(ChangeTag::Organization(id.into())),
         "r" => Some(ChangeTag::OrganizationRoles(id.into())),
+        "a" => Some(ChangeTag::OAuth2App(id.into())),
         _ => None,
     }
 }
@@ -176,6 +178,7 @@ mod tests {
             user(1),
             ChangeTag::Organization(org),
             ChangeTag::OrganizationRoles(org),
+            ChangeTag::OAuth2App(uuid::Uuid::from_u128(10).into()),
         ]);
         assert_eq!(Touched::from_payload(&touched.payload()), touched);
         assert_eq!(

@@ -154,18 +154,19 @@ impl MemberRepo for DieselMemberRepo {
     ) -> RepoResult<OrganizationMember> {
         self.db
             .write_touching(Touched::Only(vec![ChangeTag::User(user)]), move |conn| {
-                let (org, user) = (org.to_string(), user.to_string());
+                let row = MemberRow {
+                    organization_id: org.to_string(),
+                    user_id: user.to_string(),
+                    created_at: to_db(now),
+                    updated_at: to_db(now),
+                };
                 diesel::insert_into(organization_members::table)
-                    .values(MemberRow {
-                        organization_id: org.clone(),
-                        user_id: user.clone(),
-                        created_at: to_db(now),
-                        updated_at: to_db(now),
-                    })
+                    .values(&row)
                     .execute(conn)
                     .map_err(map_diesel)?;
                 insert_audit(conn, &audit)?;
-                load_member(conn, &org, &user)
+                // A new member holds no roles yet: nothing to read back.
+                row.into_entity(Vec::new())
             })
             .await
     }

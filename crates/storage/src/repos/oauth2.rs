@@ -1,6 +1,8 @@
 //! [`OAuth2Repo`] on diesel: applications, client secrets, codes, refresh-token
 //! families, and the API keys the grants issue, each change one transaction.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use diesel::prelude::*;
 use time::{OffsetDateTime, PrimitiveDateTime};
@@ -15,6 +17,7 @@ use warden_domain::oauth2::{
 use warden_domain::ports::{ChangeTag, OAuth2Repo, RepoResult};
 
 use crate::Touched;
+use crate::cache::GenerationCache;
 use crate::db::{AnyConnection, Database, lock, lock_key};
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
@@ -284,11 +287,23 @@ fn name_conflict(e: RepoError) -> RepoError {
 #[derive(Debug, Clone)]
 pub struct DieselOAuth2Repo {
     db: Database,
+    /// Client authentication reads an app and one of its secrets on every token,
+    /// revocation and introspection request; both change rarely.
+    apps: Arc<GenerationCache<OAuth2AppId, OAuth2App>>,
+    secrets: Arc<GenerationCache<String, OAuth2AppSecret>>,
+    /// Access tokens as introspection sees them, retired by any change to their user
+    /// (rotation, revocation, suspension all touch the user).
+    access: Arc<GenerationCache<String, AccessTokenInfo>>,
 }
 
 impl DieselOAuth2Repo {
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            apps: Arc::default(),
+            secrets: Arc::default(),
+            access: Arc::default(),
+        }
     }
 }
 
@@ -310,7 +325,12 @@ impl OAuth2Repo for DieselOAuth2Repo {
     }
 
     async fn get_app(&self, id: OAuth2AppId) -> RepoResult<OAuth2App> {
-        self.db
+        if let Some(app) = self.apps.get(&id, &self.db) {
+            return Ok(app);
+        }
+        let generation = self.db.generation();
+        let app = self
+            .db
             .run(move |conn| {
                 oauth2_apps::table
                     .find(id.to_string())
@@ -319,7 +339,10 @@ impl OAuth2Repo for DieselOAuth2Repo {
                     .map_err(map_diesel)?
                     .into_entity()
             })
-            .await
+            .await?;
+        self.apps
+            .put(id, generation, ChangeTag::OAuth2App(id), app.clone());
+        Ok(app)
     }
 
     async fn list_apps(&self, authorized_by: Option<UserId>) -> RepoResult<Vec<OAuth2App>> {
@@ -433,8 +456,14 @@ impl OAuth2Repo for DieselOAuth2Repo {
     }
 
     async fn secret_by_prefix(&self, prefix: &str) -> RepoResult<OAuth2AppSecret> {
-        let prefix = prefix.to_owned();
-        self.db
+        let key = prefix.to_owned();
+        if let Some(secret) = self.secrets.get(&key, &self.db) {
+            return Ok(secret);
+        }
+        let generation = self.db.generation();
+        let prefix = key.clone();
+        let secret = self
+            .db
             .run(move |conn| {
                 oauth2_app_secrets::table
                     .filter(oauth2_app_secrets::prefix.eq(&prefix))
@@ -443,7 +472,11 @@ impl OAuth2Repo for DieselOAuth2Repo {
                     .map_err(map_diesel)?
                     .into_entity()
             })
-            .await
+            .await?;
+        // `last_used_at` may lag in the cached copy; authentication does not read it.
+        let tag = ChangeTag::OAuth2App(secret.app_id);
+        self.secrets.put(key, generation, tag, secret.clone());
+        Ok(secret)
     }
 
     async fn delete_secret(
@@ -593,8 +626,14 @@ impl OAuth2Repo for DieselOAuth2Repo {
     }
 
     async fn access_token(&self, key: &ApiKeyId) -> RepoResult<AccessTokenInfo> {
+        if let Some(info) = self.access.get(&key.0, &self.db) {
+            return Ok(info);
+        }
+        let generation = self.db.generation();
+        let id = key.0.clone();
         let key = key.0.clone();
-        self.db
+        let info = self
+            .db
             .run(move |conn| {
                 let refresh = oauth2_tokens::table
                     .filter(oauth2_tokens::api_key_id.eq(&key))
@@ -619,7 +658,10 @@ impl OAuth2Repo for DieselOAuth2Repo {
                     user_active: status != UserStatus::Suspended.as_str(),
                 })
             })
-            .await
+            .await?;
+        let tag = ChangeTag::User(info.api_key.user_id);
+        self.access.put(id, generation, tag, info.clone());
+        Ok(info)
     }
 
     async fn revoke_family(&self, family: Uuid) -> RepoResult<()> {

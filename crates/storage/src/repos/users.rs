@@ -65,28 +65,49 @@ pub(crate) fn hydrate(
     let mut roles: HashMap<String, Vec<String>> = HashMap::new();
     let mut orgs: HashMap<String, Vec<OrganizationId>> = HashMap::new();
     for chunk in ids.chunks(IN_CHUNK) {
-        let role_rows: Vec<(String, String)> = user_site_roles::table
-            .filter(user_site_roles::user_id.eq_any(chunk))
-            .select((user_site_roles::user_id, user_site_roles::role_name))
-            .order((user_site_roles::user_id, user_site_roles::role_name))
-            .load(conn)
-            .map_err(map_diesel)?;
+        let role_rows: Vec<(String, String)> = match chunk {
+            // One user (the usual lookup): a fixed statement SQLite keeps prepared.
+            [one] => user_site_roles::table
+                .filter(user_site_roles::user_id.eq(one))
+                .select((user_site_roles::user_id, user_site_roles::role_name))
+                .order(user_site_roles::role_name)
+                .load(conn),
+            _ => user_site_roles::table
+                .filter(user_site_roles::user_id.eq_any(chunk))
+                .select((user_site_roles::user_id, user_site_roles::role_name))
+                .order((user_site_roles::user_id, user_site_roles::role_name))
+                .load(conn),
+        }
+        .map_err(map_diesel)?;
         for (user, role) in role_rows {
             roles.entry(user).or_default().push(role);
         }
-        let member_rows: Vec<(String, String)> = organization_members::table
-            .filter(organization_members::user_id.eq_any(chunk))
-            .select((
-                organization_members::user_id,
-                organization_members::organization_id,
-            ))
-            .order((
-                organization_members::user_id,
-                organization_members::created_at,
-                organization_members::organization_id,
-            ))
-            .load(conn)
-            .map_err(map_diesel)?;
+        let member_rows: Vec<(String, String)> = match chunk {
+            [one] => organization_members::table
+                .filter(organization_members::user_id.eq(one))
+                .select((
+                    organization_members::user_id,
+                    organization_members::organization_id,
+                ))
+                .order((
+                    organization_members::created_at,
+                    organization_members::organization_id,
+                ))
+                .load(conn),
+            _ => organization_members::table
+                .filter(organization_members::user_id.eq_any(chunk))
+                .select((
+                    organization_members::user_id,
+                    organization_members::organization_id,
+                ))
+                .order((
+                    organization_members::user_id,
+                    organization_members::created_at,
+                    organization_members::organization_id,
+                ))
+                .load(conn),
+        }
+        .map_err(map_diesel)?;
         for (user, org) in member_rows {
             orgs.entry(user)
                 .or_default()
