@@ -247,6 +247,18 @@ pub fn wrk(
     duration: u64,
     connections: u32,
 ) -> anyhow::Result<Load> {
+    wrk_with_script(address, token, path, None, duration, connections)
+}
+
+/// [`wrk`] with a Lua script deciding each request (method, path, body).
+pub fn wrk_with_script(
+    address: SocketAddr,
+    token: Option<&str>,
+    path: &str,
+    script: Option<&str>,
+    duration: u64,
+    connections: u32,
+) -> anyhow::Result<Load> {
     let mut cmd = Command::new("wrk");
     cmd.args([
         "-t2",
@@ -257,11 +269,27 @@ pub fn wrk(
     if let Some(token) = token {
         cmd.args(["-H", &format!("Coder-Session-Token: {token}")]);
     }
+    let script_file = match script {
+        Some(lua) => {
+            let file = std::env::temp_dir().join(format!(
+                "warden-wrk-{}-{}.lua",
+                std::process::id(),
+                address.port()
+            ));
+            std::fs::write(&file, lua)?;
+            cmd.arg("-s").arg(&file);
+            Some(file)
+        }
+        None => None,
+    };
     let out = cmd
         .arg(format!("http://{address}{path}"))
         .output()
-        .context("cannot run wrk (apt-get install wrk)")?;
-    let text = String::from_utf8(out.stdout)?;
+        .context("cannot run wrk (apt-get install wrk)");
+    if let Some(file) = script_file {
+        let _ = std::fs::remove_file(file);
+    }
+    let text = String::from_utf8(out?.stdout)?;
     ensure!(!text.contains("Non-2xx"), "wrk saw errors:\n{text}");
     let field = |prefix: &str| -> anyhow::Result<String> {
         text.lines()
