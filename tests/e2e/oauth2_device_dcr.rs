@@ -523,6 +523,12 @@ on_both_backends! {
         assert_eq!(listed.body["callback_url"], "https://editor.example/new");
         let (status, _, _) = form(&app, "/oauth2/device", &[("client_id", &id), ("client_secret", &secret)]).await?;
         assert_eq!(status, StatusCode::OK, "the device grant is registered now");
+        // An administrator's change of the callback URL shows in the registration.
+        let put = app.request(reqwest::Method::PUT, &format!("/api/v2/oauth2-provider/apps/{id}"), Some(&owner.token),
+            Some(json!({"name": "Editor 2", "callback_url": "https://editor.example/admin"}))).await?;
+        assert_eq!(put.status, StatusCode::OK, "{put:?}");
+        let (_, _, read) = json_request(&app, reqwest::Method::GET, &path, Some(&token), None).await?;
+        assert_eq!(read["redirect_uris"], json!(["https://editor.example/admin"]));
 
         // RFC 7592 delete: everything the client was issued is revoked.
         let (status, _, _) = json_request(&app, reqwest::Method::DELETE, &path, Some(&token), None).await?;

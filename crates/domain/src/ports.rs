@@ -368,7 +368,8 @@ pub trait OAuth2Repo: Send + Sync {
         &self,
         authorized_by: Option<UserId>,
     ) -> RepoResult<Vec<crate::oauth2::OAuth2App>>;
-    /// Replaces name, callback URL and icon; `Conflict("name")` if the name is taken.
+    /// Replaces name, callback URL, icon and redirect URIs; `Conflict("name")` if the
+    /// name is taken.
     async fn update_app(
         &self,
         app: crate::oauth2::OAuth2App,

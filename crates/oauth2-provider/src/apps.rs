@@ -219,7 +219,11 @@ impl OAuth2Provider {
                 fields.callback_url.clone(),
             );
         app.name = fields.name;
-        app.redirect_uris = vec![fields.callback_url.clone()];
+        // The callback URL is the first redirect URI; a registered client's others stay.
+        match app.redirect_uris.first_mut() {
+            Some(first) => first.clone_from(&fields.callback_url),
+            None => app.redirect_uris.push(fields.callback_url.clone()),
+        }
         app.callback_url = fields.callback_url;
         app.icon = fields.icon;
         app.updated_at = now;

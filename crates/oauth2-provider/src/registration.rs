@@ -266,7 +266,11 @@ impl OAuth2Provider {
             client_secret_expires_at: (app.client_type == ClientType::Confidential).then_some(0),
             registration_access_token: None,
             registration_client_uri: self.client_uri(app.id),
-            metadata: registration.metadata.clone(),
+            metadata: ClientMetadata {
+                // An administrator may have changed the callback URL since.
+                redirect_uris: app.redirect_uris.clone(),
+                ..registration.metadata.clone()
+            },
         }
     }
 

@@ -524,8 +524,7 @@ impl OAuth2Repo for DieselOAuth2Repo {
                 if updated == 0 {
                     return Err(RepoError::NotFound);
                 }
-                // The admin API manages one redirect URI: the callback URL.
-                write_uris(conn, &row.id, std::slice::from_ref(&row.callback_url))?;
+                write_uris(conn, &row.id, &app.redirect_uris)?;
                 insert_audit(conn, &audit)?;
                 load_app(conn, &row.id)
             })
