@@ -8,6 +8,7 @@ mod consent_browser;
 mod first_user;
 mod groups;
 mod members;
+mod oauth2_device_dcr;
 mod oauth2_provider;
 mod organizations;
 mod roles;

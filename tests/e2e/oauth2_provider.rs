@@ -185,7 +185,7 @@ on_both_backends! {
         assert_eq!(created.body["endpoints"]["authorization"], format!("{}/oauth2/authorize", app.base));
         assert_eq!(created.body["endpoints"]["token"], format!("{}/oauth2/tokens", app.base));
         assert_eq!(created.body["endpoints"]["token_revoke"], format!("{}/oauth2/revoke", app.base));
-        assert_eq!(created.body["endpoints"]["device_authorization"], "");
+        assert_eq!(created.body["endpoints"]["device_authorization"], format!("{}/oauth2/device", app.base));
 
         let listed = app.get("/api/v2/oauth2-provider/apps", Some(&owner.token)).await?;
         assert_eq!(listed.body, json!([created.body.clone()]));
@@ -258,9 +258,12 @@ on_both_backends! {
         assert_eq!(doc["token_endpoint"], format!("{}/oauth2/tokens", app.base));
         assert_eq!(doc["revocation_endpoint"], format!("{}/oauth2/revoke", app.base));
         assert_eq!(doc["introspection_endpoint"], format!("{}/oauth2/introspect", app.base));
-        assert_eq!(doc["grant_types_supported"], json!(["authorization_code", "refresh_token"]));
+        assert_eq!(doc["device_authorization_endpoint"], format!("{}/oauth2/device", app.base));
+        assert_eq!(doc["grant_types_supported"], json!(["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]));
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
-        assert_eq!(doc["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post"]));
+        assert_eq!(doc["token_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post", "none"]));
+        assert_eq!(doc["revocation_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post", "none"]));
+        assert_eq!(doc["introspection_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post"]));
         assert!(doc["scopes_supported"].as_array().is_some_and(|s| s.contains(&json!("coder:all"))));
         assert!(doc.get("registration_endpoint").is_none(), "registration is off");
         let api = app.get("/api/v2/.well-known/oauth-authorization-server", None).await?;

@@ -99,6 +99,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/oauth2/tokens"),
     ("POST", "/oauth2/revoke"),
     ("POST", "/oauth2/introspect"),
+    ("POST", "/oauth2/device"),
+    ("GET", "/oauth2/device/verify"),
+    ("POST", "/oauth2/device/verify"),
+    ("POST", "/oauth2/register"),
+    ("GET", "/oauth2/clients/{client_id}"),
+    ("PUT", "/oauth2/clients/{client_id}"),
+    ("DELETE", "/oauth2/clients/{client_id}"),
     ("GET", "/login"),
     ("POST", "/login"),
 ];
@@ -119,6 +126,14 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/oauth2/tokens"),
     ("POST", "/oauth2/revoke"),
     ("POST", "/oauth2/introspect"),
+    ("POST", "/oauth2/device"),
+    ("GET", "/oauth2/device/verify"),
+    // Dynamic registration: open to anyone (rate-limited), or authenticated by the
+    // registration access token; 404 while switched off.
+    ("POST", "/oauth2/register"),
+    ("GET", "/oauth2/clients/{client_id}"),
+    ("PUT", "/oauth2/clients/{client_id}"),
+    ("DELETE", "/oauth2/clients/{client_id}"),
     ("GET", "/login"),
     ("POST", "/login"),
 ];
@@ -134,6 +149,7 @@ fn concrete(path: &str, user: &str) -> String {
         .replace("{id}", "00000000-0000-0000-0000-000000000000")
         .replace("{app}", "00000000-0000-0000-0000-000000000000")
         .replace("{secretID}", "00000000-0000-0000-0000-000000000000")
+        .replace("{client_id}", "00000000-0000-0000-0000-000000000000")
 }
 
 fn method(name: &str) -> reqwest::Method {

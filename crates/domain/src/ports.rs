@@ -370,7 +370,8 @@ pub trait OAuth2Repo: Send + Sync {
         &self,
         authorized_by: Option<UserId>,
     ) -> RepoResult<Vec<crate::oauth2::OAuth2App>>;
-    /// Replaces name, callback URL and icon; `Conflict("name")` if the name is taken.
+    /// Replaces name, callback URL, icon and redirect URIs; `Conflict("name")` if the
+    /// name is taken.
     async fn update_app(
         &self,
         app: crate::oauth2::OAuth2App,
@@ -425,6 +426,61 @@ pub trait OAuth2Repo: Send + Sync {
     async fn access_token(&self, key: &ApiKeyId) -> RepoResult<crate::oauth2::AccessTokenInfo>;
     /// Revokes the family of a refresh token (by id), with its access tokens.
     async fn revoke_family(&self, family: uuid::Uuid) -> RepoResult<()>;
+    /// Stores a client registered through RFC 7591: the application, its redirect
+    /// URIs, its secret (confidential clients) and the registration, in one
+    /// transaction; `Conflict("name")` if the name is taken.
+    async fn register_client(
+        &self,
+        app: crate::oauth2::OAuth2App,
+        secret: Option<crate::oauth2::OAuth2AppSecret>,
+        registration: crate::oauth2::ClientRegistration,
+        audit: AuditEntry,
+    ) -> RepoResult<()>;
+    /// The RFC 7591 registration of an application; `NotFound` if it was created
+    /// through the admin API.
+    async fn registration(
+        &self,
+        app: crate::ids::OAuth2AppId,
+    ) -> RepoResult<crate::oauth2::ClientRegistration>;
+    /// Replaces a registered client's application fields, redirect URIs, grant types
+    /// and metadata; `Conflict("name")` if the name is taken.
+    async fn update_registration(
+        &self,
+        app: crate::oauth2::OAuth2App,
+        registration: crate::oauth2::ClientRegistration,
+        audit: AuditEntry,
+    ) -> RepoResult<()>;
+    /// Stores a device authorization; `Conflict` if its user code is taken.
+    async fn create_device(&self, device: crate::oauth2::DeviceAuthorization) -> RepoResult<()>;
+    /// A device authorization by its device code's prefix.
+    async fn device_by_prefix(
+        &self,
+        prefix: &str,
+    ) -> RepoResult<crate::oauth2::DeviceAuthorization>;
+    /// A device authorization by the hash of its user code.
+    async fn device_by_user_code(
+        &self,
+        user_code_hash: &str,
+    ) -> RepoResult<crate::oauth2::DeviceAuthorization>;
+    /// Records the user's decision on a pending, unexpired device authorization;
+    /// `false` if it was no longer pending or had expired.
+    async fn decide_device(
+        &self,
+        id: uuid::Uuid,
+        user: UserId,
+        approved: bool,
+        now: OffsetDateTime,
+    ) -> RepoResult<bool>;
+    /// A device polls, serialized per authorization: enforces the interval (growing
+    /// it by 5 s on `SlowDown`), reports the state, and when it is approved and
+    /// `issue` is given (minted for the approving user), marks it redeemed and
+    /// issues the tokens.
+    async fn poll_device(
+        &self,
+        id: uuid::Uuid,
+        now: OffsetDateTime,
+        issue: Option<crate::oauth2::TokenIssue>,
+    ) -> RepoResult<crate::oauth2::DevicePoll>;
     /// Revokes everything an application holds for a user: codes, tokens, API keys.
     async fn revoke_app_for_user(
         &self,

@@ -270,7 +270,7 @@ impl ResponseError for OAuth2ApiError {
     fn status_code(&self) -> StatusCode {
         use warden_oauth2_provider::ErrorCode;
         match self.0.code {
-            ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
             ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
@@ -283,8 +283,18 @@ impl ResponseError for OAuth2ApiError {
         response
             .insert_header(("Cache-Control", "no-store"))
             .insert_header(("Pragma", "no-cache"));
-        if status == StatusCode::UNAUTHORIZED {
-            response.insert_header(("WWW-Authenticate", "Basic realm=\"warden\""));
+        match self.0.code {
+            // RFC 6750 §3: the registration access token of RFC 7592 is a bearer token.
+            warden_oauth2_provider::ErrorCode::InvalidToken => {
+                response.insert_header((
+                    "WWW-Authenticate",
+                    "Bearer realm=\"warden\", error=\"invalid_token\"",
+                ));
+            }
+            _ if status == StatusCode::UNAUTHORIZED => {
+                response.insert_header(("WWW-Authenticate", "Basic realm=\"warden\""));
+            }
+            _ => {}
         }
         let description = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(detail = %self.0.description, "oauth2 internal error");
@@ -296,6 +306,39 @@ impl ResponseError for OAuth2ApiError {
             error: self.0.code.as_str().to_owned(),
             error_description: description,
         })
+    }
+}
+
+/// Too many requests from one address (dynamic client registration's limit): 429
+/// with `Retry-After`, in OAuth2's error shape.
+#[derive(Debug)]
+pub struct RateLimited {
+    /// Whole seconds until a request would be admitted.
+    pub retry_after: u64,
+}
+
+impl std::fmt::Display for RateLimited {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rate limited; retry after {} s", self.retry_after)
+    }
+}
+
+impl ResponseError for RateLimited {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::TOO_MANY_REQUESTS
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code())
+            .insert_header(("Retry-After", self.retry_after.to_string()))
+            .insert_header(("Cache-Control", "no-store"))
+            .json(OAuth2ErrorBody {
+                error: "temporarily_unavailable".to_owned(),
+                error_description: format!(
+                    "Too many registrations from this address; retry after {} seconds.",
+                    self.retry_after
+                ),
+            })
     }
 }
 

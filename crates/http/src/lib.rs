@@ -9,6 +9,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod ratelimit;
 pub mod routes;
 
 use std::time::Instant;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub config: HttpConfig,
     /// The OAuth2 authorization server.
     pub oauth2: warden_oauth2_provider::OAuth2Provider,
+    /// Per-address limit of RFC 7591 dynamic client registrations.
+    pub registration_limiter: ratelimit::RateLimiter,
 }
 
 /// Registers every route. `/api/v2` routes are ordered so literal segments win over
@@ -110,6 +113,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(routes::oauth2::revoke_app)
     .service(routes::oauth2::revoke)
     .service(routes::oauth2::introspect)
+    .service(routes::oauth2_device::device_authorization)
+    .service(routes::oauth2_device::verify_page)
+    .service(routes::oauth2_device::verify)
+    .service(routes::oauth2_register::register)
+    .service(routes::oauth2_register::get_client)
+    .service(routes::oauth2_register::update_client)
+    .service(routes::oauth2_register::delete_client)
     .service(routes::oauth2::login_form)
     .service(routes::oauth2::login_submit)
     .default_service(web::to(route_not_found));

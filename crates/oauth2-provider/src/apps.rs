@@ -18,6 +18,10 @@ pub struct AppFields {
     pub name: String,
     pub callback_url: String,
     pub icon: String,
+    /// `none` creates a public client (no secrets, PKCE only); absent,
+    /// `client_secret_basic` or `client_secret_post` a confidential one. Only read on
+    /// creation.
+    pub token_endpoint_auth_method: Option<String>,
 }
 
 /// A new client secret: the plaintext is returned exactly once.
@@ -74,6 +78,14 @@ fn validate(fields: &AppFields) -> DomainResult<()> {
     }
     if fields.icon.len() > 2048 {
         invalid.push(FieldError::new("icon", "must be at most 2048 bytes"));
+    }
+    if let Some(method) = fields.token_endpoint_auth_method.as_deref()
+        && !crate::registration::REGISTRABLE_AUTH_METHODS.contains(&method)
+    {
+        invalid.push(FieldError::new(
+            "token_endpoint_auth_method",
+            "must be one of client_secret_basic, client_secret_post, none",
+        ));
     }
     if invalid.is_empty() {
         Ok(())
@@ -141,9 +153,18 @@ impl OAuth2Provider {
         let app = OAuth2App {
             id: OAuth2AppId::new_random(),
             name: fields.name,
+            redirect_uris: vec![fields.callback_url.clone()],
             callback_url: fields.callback_url,
             icon: fields.icon,
-            client_type: ClientType::Confidential,
+            client_type: if fields.token_endpoint_auth_method.as_deref() == Some("none") {
+                ClientType::Public
+            } else {
+                ClientType::Confidential
+            },
+            grant_types: warden_domain::oauth2::ALL_GRANTS
+                .iter()
+                .map(|g| (*g).to_owned())
+                .collect(),
             created_at: now,
             updated_at: now,
         };
@@ -198,6 +219,11 @@ impl OAuth2Provider {
                 fields.callback_url.clone(),
             );
         app.name = fields.name;
+        // The callback URL is the first redirect URI; a registered client's others stay.
+        match app.redirect_uris.first_mut() {
+            Some(first) => first.clone_from(&fields.callback_url),
+            None => app.redirect_uris.push(fields.callback_url.clone()),
+        }
         app.callback_url = fields.callback_url;
         app.icon = fields.icon;
         app.updated_at = now;

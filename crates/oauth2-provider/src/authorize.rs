@@ -13,7 +13,7 @@ use warden_domain::Actor;
 use warden_domain::RepoError;
 use warden_domain::ids::OAuth2AppId;
 use warden_domain::model::LoginType;
-use warden_domain::oauth2::{OAuth2App, OAuth2Code};
+use warden_domain::oauth2::{GRANT_AUTHORIZATION_CODE, OAuth2App, OAuth2Code};
 use warden_rbac::Scope;
 
 use crate::error::{ErrorCode, OAuth2Error};
@@ -140,11 +140,24 @@ impl OAuth2Provider {
                 )));
             }
         };
+        if !app.allows_grant(GRANT_AUTHORIZATION_CODE) {
+            return Err(AuthorizeFailure::Page(
+                "This client is not registered for the authorization code grant.".into(),
+            ));
+        }
         let given = single("redirect_uri").map_err(AuthorizeFailure::Page)?;
         let redirect_uri = match given {
+            // RFC 6749 §3.1.2.3: with several registered, the request must pick one.
+            None if app.redirect_uris.len() > 1 => {
+                return Err(AuthorizeFailure::Page(
+                    "Missing required parameter: redirect_uri (the client registered several)."
+                        .into(),
+                ));
+            }
             None => app.callback_url.clone(),
             Some(uri)
-                if uri.len() <= MAX_PARAM_LEN && redirect::matches(&app.callback_url, uri) =>
+                if uri.len() <= MAX_PARAM_LEN
+                    && app.redirect_uris.iter().any(|r| redirect::matches(r, uri)) =>
             {
                 uri.to_owned()
             }

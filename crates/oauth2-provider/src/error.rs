@@ -15,6 +15,18 @@ pub enum ErrorCode {
     UnsupportedTokenType,
     ServerError,
     TemporarilyUnavailable,
+    /// RFC 7591 §3.2.2.
+    InvalidRedirectUri,
+    /// RFC 7591 §3.2.2.
+    InvalidClientMetadata,
+    /// RFC 6750 §3.1: a bad registration access token (RFC 7592).
+    InvalidToken,
+    /// RFC 8628 §3.5.
+    AuthorizationPending,
+    /// RFC 8628 §3.5.
+    SlowDown,
+    /// RFC 8628 §3.5.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -33,6 +45,12 @@ impl ErrorCode {
             Self::UnsupportedTokenType => "unsupported_token_type",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::InvalidToken => "invalid_token",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 }

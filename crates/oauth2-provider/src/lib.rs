@@ -4,17 +4,20 @@
 //! (Coder's `/oauth2-provider/apps` API), the authorization request and consent
 //! decision, authorization codes bound to S256 PKCE challenges, the token endpoint's
 //! grants with refresh rotation and reuse detection, revocation (RFC 7009),
-//! introspection (RFC 7662), and the RFC 8414 / RFC 9728 metadata documents. It
+//! introspection (RFC 7662), dynamic client registration (RFC 7591/7592), the
+//! device authorization grant (RFC 8628), and the RFC 8414 / RFC 9728 metadata documents. It
 //! persists through the domain's [`OAuth2Repo`](warden_domain::ports::OAuth2Repo)
 //! port; `warden-http` exposes it. Errors of the protocol endpoints are RFC 6749 §5.2
 //! codes ([`OAuth2Error`]); the management API fails with domain errors.
 
 pub mod apps;
 pub mod authorize;
+pub mod device;
 pub mod error;
 pub mod metadata;
 pub mod pkce;
 pub mod redirect;
+pub mod registration;
 pub mod secret;
 pub mod token;
 
@@ -39,6 +42,12 @@ pub struct OAuth2Config {
     /// How long a rotated refresh token may still be exchanged, for clients that
     /// refresh concurrently; reuse after that revokes the family.
     pub refresh_grace: Duration,
+    /// Whether RFC 7591/7592 dynamic client registration is open.
+    pub dynamic_registration: bool,
+    /// How long a device authorization (RFC 8628) may be approved and redeemed.
+    pub device_code_lifetime: Duration,
+    /// The minimum polling interval handed to devices.
+    pub device_interval: Duration,
 }
 
 impl OAuth2Config {
@@ -50,6 +59,9 @@ impl OAuth2Config {
             access_token_lifetime: Duration::from_secs(60 * 60),
             refresh_token_lifetime: Duration::from_secs(30 * 24 * 60 * 60),
             refresh_grace: Duration::from_secs(10),
+            dynamic_registration: false,
+            device_code_lifetime: Duration::from_secs(600),
+            device_interval: Duration::from_secs(5),
         }
     }
 }

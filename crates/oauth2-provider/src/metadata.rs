@@ -12,8 +12,12 @@ pub struct AuthorizationServerMetadata {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
+    pub device_authorization_endpoint: String,
     pub revocation_endpoint: String,
     pub introspection_endpoint: String,
+    /// Present only while dynamic client registration is switched on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
     pub response_types_supported: Vec<String>,
     pub response_modes_supported: Vec<String>,
     pub grant_types_supported: Vec<String>,
@@ -48,8 +52,12 @@ fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 
-/// Client authentication methods of the token, revocation and introspection endpoints.
+/// Client authentication methods of confidential clients.
 pub const AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post"];
+
+/// The token endpoint also serves public clients (`none`, with PKCE for codes), and
+/// so does revocation; introspection needs a confidential client.
+pub const TOKEN_AUTH_METHODS: &[&str] = &["client_secret_basic", "client_secret_post", "none"];
 
 impl OAuth2Provider {
     /// The RFC 8414 document.
@@ -59,15 +67,20 @@ impl OAuth2Provider {
             issuer: base.clone(),
             authorization_endpoint: format!("{base}/oauth2/authorize"),
             token_endpoint: format!("{base}/oauth2/tokens"),
+            device_authorization_endpoint: format!("{base}/oauth2/device"),
             revocation_endpoint: format!("{base}/oauth2/revoke"),
             introspection_endpoint: format!("{base}/oauth2/introspect"),
+            registration_endpoint: self
+                .config
+                .dynamic_registration
+                .then(|| format!("{base}/oauth2/register")),
             response_types_supported: strings(&["code"]),
             response_modes_supported: strings(&["query"]),
-            grant_types_supported: strings(&["authorization_code", "refresh_token"]),
+            grant_types_supported: strings(warden_domain::oauth2::ALL_GRANTS),
             code_challenge_methods_supported: strings(&["S256"]),
             scopes_supported: scopes_supported(),
-            token_endpoint_auth_methods_supported: strings(AUTH_METHODS),
-            revocation_endpoint_auth_methods_supported: strings(AUTH_METHODS),
+            token_endpoint_auth_methods_supported: strings(TOKEN_AUTH_METHODS),
+            revocation_endpoint_auth_methods_supported: strings(TOKEN_AUTH_METHODS),
             introspection_endpoint_auth_methods_supported: strings(AUTH_METHODS),
             authorization_response_iss_parameter_supported: true,
         }

@@ -21,10 +21,7 @@ use crate::error::{ErrorCode, OAuth2Error};
 use crate::secret::{self, GeneratedSecret};
 use crate::{OAuth2Provider, pkce, span};
 
-/// The grant type of RFC 6749 §4.1.3.
-pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
-/// The grant type of RFC 6749 §6.
-pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+pub use warden_domain::oauth2::{GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN};
 
 /// A successful token response (RFC 6749 §5.1), with Coder's `expiry` besides.
 #[derive(Clone, Serialize)]
@@ -82,7 +79,7 @@ pub struct FormRequest {
 
 /// Parameters by name. RFC 6749 §3.2: parameters must not be repeated; oversized
 /// values are refused too.
-fn params(pairs: &[(String, String)]) -> Result<HashMap<&str, &str>, OAuth2Error> {
+pub(crate) fn params(pairs: &[(String, String)]) -> Result<HashMap<&str, &str>, OAuth2Error> {
     let mut map = HashMap::with_capacity(pairs.len());
     for (k, v) in pairs {
         if v.len() > MAX_PARAM_LEN || k.len() > MAX_PARAM_LEN {
@@ -130,7 +127,7 @@ fn basic_credentials(header: &str) -> Option<Result<(String, String), OAuth2Erro
     )
 }
 
-fn missing(name: &str) -> OAuth2Error {
+pub(crate) fn missing(name: &str) -> OAuth2Error {
     OAuth2Error::invalid_request(format!("Missing required parameter: {name}"))
 }
 
@@ -203,7 +200,7 @@ impl OAuth2Provider {
     pub async fn token(&self, req: &FormRequest) -> Result<TokenResponse, OAuth2Error> {
         let params = params(&req.pairs)?;
         let grant = params.get("grant_type").copied().unwrap_or_default();
-        if grant != GRANT_AUTHORIZATION_CODE && grant != GRANT_REFRESH_TOKEN {
+        if !warden_domain::oauth2::ALL_GRANTS.contains(&grant) {
             return Err(OAuth2Error::new(
                 ErrorCode::UnsupportedGrantType,
                 if grant.is_empty() {
@@ -214,10 +211,16 @@ impl OAuth2Provider {
             ));
         }
         let (app, secret) = self.authenticate_client(req, &params).await?;
-        if grant == GRANT_AUTHORIZATION_CODE {
-            self.code_grant(&params, app, secret).await
-        } else {
-            self.refresh_grant(&params, app, secret).await
+        if !app.allows_grant(grant) {
+            return Err(OAuth2Error::new(
+                ErrorCode::UnauthorizedClient,
+                format!("the client is not registered for the {grant:?} grant"),
+            ));
+        }
+        match grant {
+            GRANT_AUTHORIZATION_CODE => self.code_grant(&params, app, secret).await,
+            GRANT_REFRESH_TOKEN => self.refresh_grant(&params, app, secret).await,
+            _ => self.device_grant(&params, app, secret).await,
         }
     }
 
@@ -381,7 +384,7 @@ impl OAuth2Provider {
 
     /// Prepares an access token (an API key restricted to `scopes`) and a refresh token.
     #[allow(clippy::too_many_arguments)]
-    fn mint(
+    pub(crate) fn mint(
         &self,
         app: &OAuth2App,
         user: warden_domain::ids::UserId,
@@ -493,6 +496,12 @@ impl OAuth2Provider {
     pub async fn introspect(&self, req: &FormRequest) -> Result<Introspection, OAuth2Error> {
         let params = params(&req.pairs)?;
         let (app, _) = self.authenticate_client(req, &params).await?;
+        // RFC 7662 §2.1: the caller must be authorized; a bare client_id proves nothing.
+        if app.client_type == ClientType::Public {
+            return Err(OAuth2Error::invalid_client(
+                "introspection requires a confidential client",
+            ));
+        }
         let token = params
             .get("token")
             .copied()

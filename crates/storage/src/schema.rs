@@ -185,6 +185,44 @@ diesel::table! {
         client_type -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        grant_types -> Text,
+    }
+}
+
+diesel::table! {
+    oauth2_app_redirect_uris (app_id, position) {
+        app_id -> Text,
+        position -> Integer,
+        uri -> Text,
+    }
+}
+
+diesel::table! {
+    oauth2_registrations (app_id) {
+        app_id -> Text,
+        token_prefix -> Text,
+        hashed_token -> Binary,
+        metadata -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth2_device_codes (id) {
+        id -> Text,
+        prefix -> Text,
+        hashed_secret -> Binary,
+        user_code_hash -> Text,
+        app_id -> Text,
+        user_id -> Nullable<Text>,
+        scopes -> Text,
+        resource -> Nullable<Text>,
+        status -> Text,
+        interval_seconds -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        last_polled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -239,6 +277,9 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     oauth2_apps,
     oauth2_app_secrets,
+    oauth2_app_redirect_uris,
     oauth2_codes,
+    oauth2_device_codes,
+    oauth2_registrations,
     oauth2_tokens,
 );

@@ -80,6 +80,23 @@ pub struct ServerArgs {
     #[arg(long, env = "WARDEN_OAUTH2_CODE_LIFETIME", default_value_t = 600,
           value_parser = clap::value_parser!(u64).range(0..=600))]
     pub oauth2_code_lifetime: u64,
+    /// Opens RFC 7591/7592 dynamic client registration at `/oauth2/register`
+    /// (off: 404, and no `registration_endpoint` in the metadata).
+    #[arg(long, env = "WARDEN_OAUTH2_DYNAMIC_REGISTRATION", default_value_t = false,
+          action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub oauth2_dynamic_registration: bool,
+    /// Dynamic client registrations admitted per client IP address per minute
+    /// (in bursts of as many).
+    #[arg(
+        long,
+        env = "WARDEN_OAUTH2_REGISTRATION_RATE_LIMIT",
+        default_value_t = 10
+    )]
+    pub oauth2_registration_rate_limit: u32,
+    /// Seconds an RFC 8628 device code may be approved and redeemed.
+    #[arg(long, env = "WARDEN_OAUTH2_DEVICE_CODE_LIFETIME", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(0..=1800))]
+    pub oauth2_device_code_lifetime: u64,
 }
 
 impl Default for ServerArgs {
@@ -92,6 +109,9 @@ impl Default for ServerArgs {
             scim_organization: None,
             oauth2_refresh_grace: 10,
             oauth2_code_lifetime: 600,
+            oauth2_dynamic_registration: false,
+            oauth2_registration_rate_limit: 10,
+            oauth2_device_code_lifetime: 600,
         }
     }
 }

@@ -104,8 +104,14 @@ impl Application {
         let mut oauth2_config = warden_oauth2_provider::OAuth2Config::new(&access_url);
         oauth2_config.refresh_grace = std::time::Duration::from_secs(args.oauth2_refresh_grace);
         oauth2_config.code_lifetime = std::time::Duration::from_secs(args.oauth2_code_lifetime);
+        oauth2_config.dynamic_registration = args.oauth2_dynamic_registration;
+        oauth2_config.device_code_lifetime =
+            std::time::Duration::from_secs(args.oauth2_device_code_lifetime);
         let state = web::Data::new(AppState {
             oauth2: oauth2_provider(&db, oauth2_config),
+            registration_limiter: warden_http::ratelimit::RateLimiter::new(
+                args.oauth2_registration_rate_limit,
+            ),
             services: services(&db),
             config: HttpConfig {
                 secure_cookies: access_url.starts_with("https://"),

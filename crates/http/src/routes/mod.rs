@@ -7,6 +7,8 @@ pub mod members;
 pub mod meta;
 pub mod oauth2;
 pub mod oauth2_apps;
+pub mod oauth2_device;
+pub mod oauth2_register;
 pub mod organizations;
 pub mod roles;
 pub mod scim;

@@ -27,8 +27,12 @@ pub struct OAuth2AuthorizationServerMetadata {
     pub issuer: String,
     pub authorization_endpoint: String,
     pub token_endpoint: String,
+    pub device_authorization_endpoint: String,
     pub revocation_endpoint: String,
     pub introspection_endpoint: String,
+    /// Only while dynamic client registration is switched on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
     pub response_types_supported: Vec<String>,
     pub response_modes_supported: Vec<String>,
     pub grant_types_supported: Vec<String>,
@@ -108,7 +112,7 @@ pub async fn resource_metadata(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Reads a form body of at most [`MAX_FORM_BYTES`] into ordered pairs.
-async fn read_form(
+pub(crate) async fn read_form(
     req: &HttpRequest,
     mut payload: web::Payload,
 ) -> Result<Vec<(String, String)>, OAuth2Error> {
@@ -145,7 +149,7 @@ async fn read_form(
         .map_err(|e| OAuth2Error::invalid_request(format!("malformed form body: {e}")))
 }
 
-async fn form_request(
+pub(crate) async fn form_request(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<FormRequest, OAuth2Error> {
@@ -160,17 +164,20 @@ async fn form_request(
 }
 
 /// Token responses must not be cached (RFC 6749 §5.1).
-fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+pub(crate) fn no_store(
+    mut builder: actix_web::HttpResponseBuilder,
+) -> actix_web::HttpResponseBuilder {
     builder
         .insert_header(("Cache-Control", "no-store"))
         .insert_header(("Pragma", "no-cache"));
     builder
 }
 
-/// The token endpoint: `authorization_code` (with PKCE and `resource`) and
-/// `refresh_token` grants; `client_secret_basic` or `client_secret_post`.
+/// The token endpoint: `authorization_code` (with PKCE and `resource`),
+/// `refresh_token` and RFC 8628 `device_code` grants; `client_secret_basic`,
+/// `client_secret_post`, or `none` for public clients.
 #[utoipa::path(post, path = "/oauth2/tokens", tag = "Enterprise",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "grant_type, code, code_verifier, redirect_uri, refresh_token, resource, scope, client_id, client_secret"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "grant_type, code, code_verifier, redirect_uri, refresh_token, device_code, resource, scope, client_id, client_secret"),
     responses((status = 200, body = OAuth2Token), (status = 400, body = OAuth2ErrorBody), (status = 401, body = OAuth2ErrorBody)))]
 #[post("/oauth2/tokens")]
 pub async fn token_endpoint(
@@ -240,7 +247,7 @@ pub async fn revoke_app(
 // Browser pages
 
 /// Escapes text for HTML content and attribute values.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -255,7 +262,7 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn page(kind: PageKind, title: &str, body: &str) -> HttpResponse {
+pub(crate) fn page(kind: PageKind, title: &str, body: &str) -> HttpResponse {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -280,7 +287,7 @@ label{{display:block;margin-top:1rem}} input{{width:100%;padding:.4rem;font-size
         .body(html)
 }
 
-fn error_page(kind: PageKind, message: &str) -> HttpResponse {
+pub(crate) fn error_page(kind: PageKind, message: &str) -> HttpResponse {
     page(
         kind,
         "Authorization error",
@@ -291,7 +298,7 @@ fn error_page(kind: PageKind, message: &str) -> HttpResponse {
     )
 }
 
-fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, String> {
+pub(crate) fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, String> {
     serde_urlencoded::from_str(req.query_string())
         .map_err(|e| format!("Malformed query string: {e}"))
 }
@@ -302,14 +309,14 @@ fn safe_return(raw: &str) -> Option<&str> {
     (local && !raw.chars().any(char::is_control)).then_some(raw)
 }
 
-fn redirect(status: actix_web::http::StatusCode, location: &str) -> HttpResponse {
+pub(crate) fn redirect(status: actix_web::http::StatusCode, location: &str) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::LOCATION, location.to_owned()))
         .insert_header(("Cache-Control", "no-store"))
         .finish()
 }
 
-fn found(location: &str) -> HttpResponse {
+pub(crate) fn found(location: &str) -> HttpResponse {
     redirect(actix_web::http::StatusCode::FOUND, location)
 }
 

@@ -19,7 +19,7 @@ pub struct OAuth2AppEndpoints {
     pub authorization: String,
     pub token: String,
     pub token_revoke: String,
-    /// Device authorization is optional; empty while Warden does not offer it.
+    /// The RFC 8628 device authorization endpoint.
     pub device_authorization: String,
 }
 
@@ -45,7 +45,7 @@ impl OAuth2ProviderApp {
                 authorization: format!("{base}/oauth2/authorize"),
                 token: format!("{base}/oauth2/tokens"),
                 token_revoke: format!("{base}/oauth2/revoke"),
-                device_authorization: String::new(),
+                device_authorization: format!("{base}/oauth2/device"),
             },
         }
     }
@@ -60,6 +60,11 @@ pub struct OAuth2ProviderAppRequest {
     pub callback_url: String,
     #[serde(default)]
     pub icon: String,
+    /// Warden's addition, read on creation only: `none` creates a public client (no
+    /// secrets; PKCE required); absent, `client_secret_basic` or `client_secret_post`
+    /// a confidential one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<String>,
 }
 
 impl From<OAuth2ProviderAppRequest> for AppFields {
@@ -68,6 +73,7 @@ impl From<OAuth2ProviderAppRequest> for AppFields {
             name: r.name,
             callback_url: r.callback_url,
             icon: r.icon,
+            token_endpoint_auth_method: r.token_endpoint_auth_method,
         }
     }
 }

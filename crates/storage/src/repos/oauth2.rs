@@ -11,7 +11,8 @@ use warden_domain::RepoError;
 use warden_domain::ids::{ApiKeyId, OAuth2AppId, OAuth2SecretId, UserId};
 use warden_domain::model::{AuditEntry, UserStatus};
 use warden_domain::oauth2::{
-    AccessTokenInfo, ClientType, OAuth2App, OAuth2AppSecret, OAuth2Code, Redemption, RefreshToken,
+    AccessTokenInfo, ClientMetadata, ClientRegistration, ClientType, DeviceAuthorization,
+    DevicePoll, DeviceStatus, OAuth2App, OAuth2AppSecret, OAuth2Code, Redemption, RefreshToken,
     TokenIssue,
 };
 use warden_domain::ports::{ChangeTag, OAuth2Repo, RepoResult};
@@ -23,7 +24,8 @@ use crate::error::map_diesel;
 use crate::repos::insert_audit;
 use crate::rows::{ApiKeyRow, from_db, parse_uuid, to_db};
 use crate::schema::{
-    api_keys, oauth2_app_secrets, oauth2_apps, oauth2_codes, oauth2_tokens, users,
+    api_keys, oauth2_app_redirect_uris, oauth2_app_secrets, oauth2_apps, oauth2_codes,
+    oauth2_device_codes, oauth2_registrations, oauth2_tokens, users,
 };
 
 /// Advisory-lock namespace of OAuth2 codes and token families.
@@ -47,11 +49,12 @@ struct AppRow {
     client_type: String,
     created_at: PrimitiveDateTime,
     updated_at: PrimitiveDateTime,
+    grant_types: String,
 }
 
 impl AppRow {
-    fn from_entity(a: &OAuth2App) -> Self {
-        Self {
+    fn from_entity(a: &OAuth2App) -> Result<Self, RepoError> {
+        Ok(Self {
             id: a.id.to_string(),
             name: a.name.clone(),
             callback_url: a.callback_url.clone(),
@@ -59,20 +62,186 @@ impl AppRow {
             client_type: a.client_type.as_str().to_owned(),
             created_at: to_db(a.created_at),
             updated_at: to_db(a.updated_at),
-        }
+            grant_types: json(&a.grant_types)?,
+        })
     }
 
-    fn into_entity(self) -> Result<OAuth2App, RepoError> {
+    fn into_entity(self, mut redirect_uris: Vec<String>) -> Result<OAuth2App, RepoError> {
+        if redirect_uris.is_empty() {
+            redirect_uris.push(self.callback_url.clone());
+        }
         Ok(OAuth2App {
             id: parse_uuid("oauth2 app id", &self.id)?,
             name: self.name,
             callback_url: self.callback_url,
+            redirect_uris,
             icon: self.icon,
             client_type: ClientType::parse(&self.client_type).ok_or_else(|| {
                 RepoError::Internal(format!("corrupt client type {:?}", self.client_type))
             })?,
+            grant_types: unjson("grant types", &self.grant_types)?,
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
+        })
+    }
+}
+
+/// Loads the redirect URIs of the applications in `rows`, in registration order.
+fn with_uris(conn: &mut AnyConnection, rows: Vec<AppRow>) -> Result<Vec<OAuth2App>, RepoError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut uris: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for chunk in ids.chunks(super::IN_CHUNK) {
+        let found = oauth2_app_redirect_uris::table
+            .filter(oauth2_app_redirect_uris::app_id.eq_any(chunk))
+            .order((
+                oauth2_app_redirect_uris::app_id,
+                oauth2_app_redirect_uris::position,
+            ))
+            .select((
+                oauth2_app_redirect_uris::app_id,
+                oauth2_app_redirect_uris::uri,
+            ))
+            .load::<(String, String)>(conn)
+            .map_err(map_diesel)?;
+        for (app, uri) in found {
+            uris.entry(app).or_default().push(uri);
+        }
+    }
+    rows.into_iter()
+        .map(|r| {
+            let list = uris.remove(&r.id).unwrap_or_default();
+            r.into_entity(list)
+        })
+        .collect()
+}
+
+fn load_app(conn: &mut AnyConnection, id: &str) -> Result<OAuth2App, RepoError> {
+    let row = oauth2_apps::table
+        .find(id)
+        .select(AppRow::as_select())
+        .first(conn)
+        .map_err(map_diesel)?;
+    with_uris(conn, vec![row])?.pop().ok_or(RepoError::NotFound)
+}
+
+/// Replaces an application's redirect URIs.
+fn write_uris(conn: &mut AnyConnection, app: &str, uris: &[String]) -> Result<(), RepoError> {
+    diesel::delete(
+        oauth2_app_redirect_uris::table.filter(oauth2_app_redirect_uris::app_id.eq(app)),
+    )
+    .execute(conn)
+    .map_err(map_diesel)?;
+    for (position, uri) in uris.iter().enumerate() {
+        let position = i32::try_from(position)
+            .map_err(|_| RepoError::Internal("too many redirect URIs".into()))?;
+        diesel::insert_into(oauth2_app_redirect_uris::table)
+            .values((
+                oauth2_app_redirect_uris::app_id.eq(app),
+                oauth2_app_redirect_uris::position.eq(position),
+                oauth2_app_redirect_uris::uri.eq(uri),
+            ))
+            .execute(conn)
+            .map_err(map_diesel)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth2_registrations)]
+struct RegistrationRow {
+    app_id: String,
+    token_prefix: String,
+    hashed_token: Vec<u8>,
+    metadata: String,
+    created_at: PrimitiveDateTime,
+    updated_at: PrimitiveDateTime,
+}
+
+impl RegistrationRow {
+    fn from_entity(r: &ClientRegistration) -> Result<Self, RepoError> {
+        Ok(Self {
+            app_id: r.app_id.to_string(),
+            token_prefix: r.token_prefix.clone(),
+            hashed_token: r.hashed_token.clone(),
+            metadata: serde_json::to_string(&r.metadata)
+                .map_err(|e| RepoError::Internal(e.to_string()))?,
+            created_at: to_db(r.created_at),
+            updated_at: to_db(r.updated_at),
+        })
+    }
+
+    fn into_entity(self) -> Result<ClientRegistration, RepoError> {
+        let metadata: ClientMetadata = serde_json::from_str(&self.metadata)
+            .map_err(|e| RepoError::Internal(format!("corrupt client metadata: {e}")))?;
+        Ok(ClientRegistration {
+            app_id: parse_uuid("oauth2 app id", &self.app_id)?,
+            token_prefix: self.token_prefix,
+            hashed_token: self.hashed_token,
+            metadata,
+            created_at: from_db(self.created_at),
+            updated_at: from_db(self.updated_at),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth2_device_codes)]
+struct DeviceRow {
+    id: String,
+    prefix: String,
+    hashed_secret: Vec<u8>,
+    user_code_hash: String,
+    app_id: String,
+    user_id: Option<String>,
+    scopes: String,
+    resource: Option<String>,
+    status: String,
+    interval_seconds: i64,
+    created_at: PrimitiveDateTime,
+    expires_at: PrimitiveDateTime,
+    last_polled_at: Option<PrimitiveDateTime>,
+}
+
+impl DeviceRow {
+    fn from_entity(d: &DeviceAuthorization) -> Result<Self, RepoError> {
+        Ok(Self {
+            id: d.id.to_string(),
+            prefix: d.prefix.clone(),
+            hashed_secret: d.hashed_secret.clone(),
+            user_code_hash: d.user_code_hash.clone(),
+            app_id: d.app_id.to_string(),
+            user_id: d.user_id.map(|u| u.to_string()),
+            scopes: json(&d.scopes)?,
+            resource: d.resource.clone(),
+            status: d.status.as_str().to_owned(),
+            interval_seconds: d.interval_seconds,
+            created_at: to_db(d.created_at),
+            expires_at: to_db(d.expires_at),
+            last_polled_at: d.last_polled_at.map(to_db),
+        })
+    }
+
+    fn into_entity(self) -> Result<DeviceAuthorization, RepoError> {
+        Ok(DeviceAuthorization {
+            id: parse_uuid("device authorization id", &self.id)?,
+            prefix: self.prefix,
+            hashed_secret: self.hashed_secret,
+            user_code_hash: self.user_code_hash,
+            app_id: parse_uuid("oauth2 app id", &self.app_id)?,
+            user_id: self
+                .user_id
+                .as_deref()
+                .map(|u| parse_uuid::<UserId>("user id", u))
+                .transpose()?,
+            scopes: unjson("device scopes", &self.scopes)?,
+            resource: self.resource,
+            status: DeviceStatus::parse(&self.status).ok_or_else(|| {
+                RepoError::Internal(format!("corrupt device status {:?}", self.status))
+            })?,
+            interval_seconds: self.interval_seconds,
+            created_at: from_db(self.created_at),
+            expires_at: from_db(self.expires_at),
+            last_polled_at: self.last_polled_at.map(from_db),
         })
     }
 }
@@ -310,7 +479,7 @@ impl DieselOAuth2Repo {
 #[async_trait]
 impl OAuth2Repo for DieselOAuth2Repo {
     async fn create_app(&self, app: OAuth2App, audit: AuditEntry) -> RepoResult<OAuth2App> {
-        let row = AppRow::from_entity(&app);
+        let row = AppRow::from_entity(&app)?;
         self.db
             .write(move |conn| {
                 diesel::insert_into(oauth2_apps::table)
@@ -318,8 +487,9 @@ impl OAuth2Repo for DieselOAuth2Repo {
                     .execute(conn)
                     .map_err(map_diesel)
                     .map_err(name_conflict)?;
+                write_uris(conn, &row.id, &app.redirect_uris)?;
                 insert_audit(conn, &audit)?;
-                row.into_entity()
+                load_app(conn, &row.id)
             })
             .await
     }
@@ -331,14 +501,7 @@ impl OAuth2Repo for DieselOAuth2Repo {
         let generation = self.db.generation();
         let app = self
             .db
-            .run(move |conn| {
-                oauth2_apps::table
-                    .find(id.to_string())
-                    .select(AppRow::as_select())
-                    .first(conn)
-                    .map_err(map_diesel)?
-                    .into_entity()
-            })
+            .run(move |conn| load_app(conn, &id.to_string()))
             .await?;
         self.apps
             .put(id, generation, ChangeTag::OAuth2App(id), app.clone());
@@ -361,18 +524,14 @@ impl OAuth2Repo for DieselOAuth2Repo {
                         .map_err(map_diesel)?;
                     query = query.filter(oauth2_apps::id.eq_any(ids));
                 }
-                query
-                    .load::<AppRow>(conn)
-                    .map_err(map_diesel)?
-                    .into_iter()
-                    .map(AppRow::into_entity)
-                    .collect()
+                let rows = query.load::<AppRow>(conn).map_err(map_diesel)?;
+                with_uris(conn, rows)
             })
             .await
     }
 
     async fn update_app(&self, app: OAuth2App, audit: AuditEntry) -> RepoResult<OAuth2App> {
-        let row = AppRow::from_entity(&app);
+        let row = AppRow::from_entity(&app)?;
         self.db
             .write(move |conn| {
                 let updated = diesel::update(oauth2_apps::table.find(&row.id))
@@ -388,13 +547,9 @@ impl OAuth2Repo for DieselOAuth2Repo {
                 if updated == 0 {
                     return Err(RepoError::NotFound);
                 }
+                write_uris(conn, &row.id, &app.redirect_uris)?;
                 insert_audit(conn, &audit)?;
-                oauth2_apps::table
-                    .find(&row.id)
-                    .select(AppRow::as_select())
-                    .first(conn)
-                    .map_err(map_diesel)?
-                    .into_entity()
+                load_app(conn, &row.id)
             })
             .await
     }
@@ -689,6 +844,13 @@ impl OAuth2Repo for DieselOAuth2Repo {
                 )
                 .execute(conn)
                 .map_err(map_diesel)?;
+                diesel::delete(
+                    oauth2_device_codes::table
+                        .filter(oauth2_device_codes::app_id.eq(&app))
+                        .filter(oauth2_device_codes::user_id.eq(&user)),
+                )
+                .execute(conn)
+                .map_err(map_diesel)?;
                 let rows = oauth2_tokens::table
                     .filter(oauth2_tokens::app_id.eq(&app))
                     .filter(oauth2_tokens::user_id.eq(&user))
@@ -697,6 +859,236 @@ impl OAuth2Repo for DieselOAuth2Repo {
                     .map_err(map_diesel)?;
                 revoke_tokens(conn, rows)?;
                 insert_audit(conn, &audit)
+            })
+            .await
+    }
+
+    async fn register_client(
+        &self,
+        app: OAuth2App,
+        secret: Option<OAuth2AppSecret>,
+        registration: ClientRegistration,
+        audit: AuditEntry,
+    ) -> RepoResult<()> {
+        let row = AppRow::from_entity(&app)?;
+        let reg = RegistrationRow::from_entity(&registration)?;
+        let secret = secret.as_ref().map(SecretRow::from_entity);
+        self.db
+            .write(move |conn| {
+                diesel::insert_into(oauth2_apps::table)
+                    .values(&row)
+                    .execute(conn)
+                    .map_err(map_diesel)
+                    .map_err(name_conflict)?;
+                write_uris(conn, &row.id, &app.redirect_uris)?;
+                if let Some(secret) = &secret {
+                    diesel::insert_into(oauth2_app_secrets::table)
+                        .values(secret)
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                }
+                diesel::insert_into(oauth2_registrations::table)
+                    .values(&reg)
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                insert_audit(conn, &audit)
+            })
+            .await
+    }
+
+    async fn registration(&self, app: OAuth2AppId) -> RepoResult<ClientRegistration> {
+        self.db
+            .run(move |conn| {
+                oauth2_registrations::table
+                    .find(app.to_string())
+                    .select(RegistrationRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?
+                    .into_entity()
+            })
+            .await
+    }
+
+    async fn update_registration(
+        &self,
+        app: OAuth2App,
+        registration: ClientRegistration,
+        audit: AuditEntry,
+    ) -> RepoResult<()> {
+        let row = AppRow::from_entity(&app)?;
+        let reg = RegistrationRow::from_entity(&registration)?;
+        self.db
+            .write(move |conn| {
+                let updated = diesel::update(oauth2_apps::table.find(&row.id))
+                    .set((
+                        oauth2_apps::name.eq(&row.name),
+                        oauth2_apps::callback_url.eq(&row.callback_url),
+                        oauth2_apps::icon.eq(&row.icon),
+                        oauth2_apps::grant_types.eq(&row.grant_types),
+                        oauth2_apps::updated_at.eq(row.updated_at),
+                    ))
+                    .execute(conn)
+                    .map_err(map_diesel)
+                    .map_err(name_conflict)?;
+                if updated == 0 {
+                    return Err(RepoError::NotFound);
+                }
+                write_uris(conn, &row.id, &app.redirect_uris)?;
+                diesel::update(oauth2_registrations::table.find(&reg.app_id))
+                    .set((
+                        oauth2_registrations::metadata.eq(&reg.metadata),
+                        oauth2_registrations::updated_at.eq(reg.updated_at),
+                    ))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                insert_audit(conn, &audit)
+            })
+            .await
+    }
+
+    async fn create_device(&self, device: DeviceAuthorization) -> RepoResult<()> {
+        let row = DeviceRow::from_entity(&device)?;
+        let now = to_db(device.created_at);
+        self.db
+            .write(move |conn| {
+                // Expired authorizations of the client are of no use to anyone.
+                diesel::delete(
+                    oauth2_device_codes::table
+                        .filter(oauth2_device_codes::app_id.eq(&row.app_id))
+                        .filter(oauth2_device_codes::expires_at.lt(now)),
+                )
+                .execute(conn)
+                .map_err(map_diesel)?;
+                diesel::insert_into(oauth2_device_codes::table)
+                    .values(&row)
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn device_by_prefix(&self, prefix: &str) -> RepoResult<DeviceAuthorization> {
+        let prefix = prefix.to_owned();
+        self.db
+            .run(move |conn| {
+                oauth2_device_codes::table
+                    .filter(oauth2_device_codes::prefix.eq(&prefix))
+                    .select(DeviceRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?
+                    .into_entity()
+            })
+            .await
+    }
+
+    async fn device_by_user_code(&self, user_code_hash: &str) -> RepoResult<DeviceAuthorization> {
+        let hash = user_code_hash.to_owned();
+        self.db
+            .run(move |conn| {
+                oauth2_device_codes::table
+                    .filter(oauth2_device_codes::user_code_hash.eq(&hash))
+                    .select(DeviceRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?
+                    .into_entity()
+            })
+            .await
+    }
+
+    async fn decide_device(
+        &self,
+        id: Uuid,
+        user: UserId,
+        approved: bool,
+        now: OffsetDateTime,
+    ) -> RepoResult<bool> {
+        let status = if approved {
+            DeviceStatus::Approved
+        } else {
+            DeviceStatus::Denied
+        };
+        self.db
+            .write_touching(Touched::Only(Vec::new()), move |conn| {
+                let updated = diesel::update(
+                    oauth2_device_codes::table
+                        .filter(oauth2_device_codes::id.eq(id.to_string()))
+                        .filter(oauth2_device_codes::status.eq(DeviceStatus::Pending.as_str()))
+                        .filter(oauth2_device_codes::expires_at.gt(to_db(now))),
+                )
+                .set((
+                    oauth2_device_codes::status.eq(status.as_str()),
+                    oauth2_device_codes::user_id.eq(Some(user.to_string())),
+                ))
+                .execute(conn)
+                .map_err(map_diesel)?;
+                Ok(updated == 1)
+            })
+            .await
+    }
+
+    async fn poll_device(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        issue: Option<TokenIssue>,
+    ) -> RepoResult<DevicePoll> {
+        // Issuing writes the approving user's API key; a poll alone touches no
+        // cached read.
+        let touched = Touched::Only(
+            issue
+                .iter()
+                .map(|i| ChangeTag::User(i.api_key.user_id))
+                .collect(),
+        );
+        self.db
+            .write_touching(touched, move |conn| {
+                lock(conn, lock_key(LOCK_NAMESPACE, &[id]))?;
+                let row = oauth2_device_codes::table
+                    .find(id.to_string())
+                    .select(DeviceRow::as_select())
+                    .first(conn)
+                    .map_err(map_diesel)?
+                    .into_entity()?;
+                if row.status == DeviceStatus::Redeemed {
+                    return Ok(DevicePoll::Redeemed);
+                }
+                if row.expires_at <= now {
+                    return Ok(DevicePoll::Expired);
+                }
+                let interval = time::Duration::seconds(row.interval_seconds);
+                if row.last_polled_at.is_some_and(|last| now < last + interval) {
+                    diesel::update(oauth2_device_codes::table.find(&row.id.to_string()))
+                        .set((
+                            oauth2_device_codes::interval_seconds.eq(row.interval_seconds + 5),
+                            oauth2_device_codes::last_polled_at.eq(Some(to_db(now))),
+                        ))
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                    return Ok(DevicePoll::SlowDown);
+                }
+                diesel::update(oauth2_device_codes::table.find(&row.id.to_string()))
+                    .set(oauth2_device_codes::last_polled_at.eq(Some(to_db(now))))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                match (row.status, issue) {
+                    (DeviceStatus::Pending, _) => Ok(DevicePoll::Pending),
+                    (DeviceStatus::Denied, _) => Ok(DevicePoll::Denied),
+                    // Minted for the approving user only: anything else waits for the
+                    // next poll, which sees the approval.
+                    (DeviceStatus::Approved, Some(issue))
+                        if Some(issue.api_key.user_id) == row.user_id =>
+                    {
+                        diesel::update(oauth2_device_codes::table.find(&row.id.to_string()))
+                            .set(oauth2_device_codes::status.eq(DeviceStatus::Redeemed.as_str()))
+                            .execute(conn)
+                            .map_err(map_diesel)?;
+                        issue_in(conn, &issue)?;
+                        Ok(DevicePoll::Issued)
+                    }
+                    (DeviceStatus::Approved, _) => Ok(DevicePoll::Pending),
+                    (DeviceStatus::Redeemed, _) => Ok(DevicePoll::Redeemed),
+                }
             })
             .await
     }
