@@ -436,13 +436,27 @@ fn issue_in(conn: &mut AnyConnection, issue: &TokenIssue) -> Result<(), RepoErro
         .execute(conn)
         .map_err(map_diesel)?;
     if let Some(secret) = issue.secret_used {
-        diesel::update(oauth2_app_secrets::table.find(secret.to_string()))
-            .set(oauth2_app_secrets::last_used_at.eq(Some(to_db(issue.now))))
-            .execute(conn)
-            .map_err(map_diesel)?;
+        // To the minute: a busy client would otherwise rewrite its secret's row on
+        // every grant.
+        let stale = to_db(issue.now - SECRET_USE_PRECISION);
+        diesel::update(
+            oauth2_app_secrets::table
+                .find(secret.to_string())
+                .filter(
+                    oauth2_app_secrets::last_used_at
+                        .is_null()
+                        .or(oauth2_app_secrets::last_used_at.lt(stale)),
+                ),
+        )
+        .set(oauth2_app_secrets::last_used_at.eq(Some(to_db(issue.now))))
+        .execute(conn)
+        .map_err(map_diesel)?;
     }
     Ok(())
 }
+
+/// How precisely a client secret's `last_used_at` is kept.
+const SECRET_USE_PRECISION: time::Duration = time::Duration::minutes(1);
 
 /// Name conflicts are reported on the `name` field.
 fn name_conflict(e: RepoError) -> RepoError {
