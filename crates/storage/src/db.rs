@@ -19,6 +19,7 @@ use warden_domain::ports::ChangeTag;
 
 use crate::changes::{ChangeLog, Touched};
 use crate::error::map_diesel;
+use crate::group_commit::Writer;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -187,9 +188,9 @@ pub struct Database {
     /// Every committed write of this process and, on PostgreSQL, of every other
     /// replica (through LISTEN/NOTIFY), with what it touched. Caches consult it.
     changes: Arc<ChangeLog>,
-    /// SQLite admits one writer at a time; queueing writers here, in order, spares
-    /// them SQLite's busy handler, which sleeps in growing steps while it waits.
-    writers: Arc<tokio::sync::Mutex<()>>,
+    /// On SQLite, the thread every write goes through, committing waiting writes
+    /// together (see [`crate::group_commit`]).
+    writer: Option<Arc<Writer>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -210,16 +211,27 @@ impl Database {
         let backend = url.backend();
         let url_for_listener = url.clone();
         let size = config.max_connections.max(1);
-        let pool = tokio::task::spawn_blocking(move || {
-            Pool::builder()
+        let (pool, writer) = tokio::task::spawn_blocking(move || {
+            let manager = Manager { url };
+            let writer = match manager.url {
+                DatabaseUrl::Sqlite(_) => {
+                    let conn = manager
+                        .establish()
+                        .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+                    Some(Arc::new(Writer::start(conn)?))
+                }
+                DatabaseUrl::Postgres(_) => None,
+            };
+            let pool = Pool::builder()
                 .max_size(size)
                 .min_idle(Some(1))
                 .connection_timeout(config.acquire_timeout)
-                .build(Manager { url })
+                .build(manager)
+                .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+            Ok::<_, RepoError>((pool, writer))
         })
         .await
-        .map_err(|e| RepoError::Internal(e.to_string()))?
-        .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        .map_err(|e| RepoError::Internal(e.to_string()))??;
         let changes = Arc::new(ChangeLog::default());
         if let DatabaseUrl::Postgres(url) = &url_for_listener {
             // Wait (briefly) for the listener: once it listens, what it retires on
@@ -240,7 +252,7 @@ impl Database {
             permits: Arc::new(Semaphore::new(size as usize)),
             backend,
             changes,
-            writers: Arc::default(),
+            writer,
         })
     }
 
@@ -302,8 +314,10 @@ impl Database {
     }
 
     /// Runs `f` in one write transaction: committed if it returns `Ok`, rolled back
-    /// otherwise. On SQLite the transaction is `BEGIN IMMEDIATE`. Every cached read is
-    /// retired afterwards; [`write_touching`](Self::write_touching) retires fewer.
+    /// otherwise. On SQLite, `f` runs on the writer thread inside a savepoint of a
+    /// `BEGIN IMMEDIATE` transaction it may share with other writes waiting at the same
+    /// time; its caller hears back once that transaction committed. Every cached read
+    /// is retired afterwards; [`write_touching`](Self::write_touching) retires fewer.
     pub async fn write<T, F>(&self, f: F) -> Result<T, RepoError>
     where
         T: Send + 'static,
@@ -319,14 +333,14 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
     {
-        let _queued = match self.backend {
-            Backend::Sqlite => Some(self.writers.lock().await),
-            Backend::Postgres => None,
+        let outcome = match &self.writer {
+            Some(writer) => writer.write(f).await,
+            None => {
+                let payload = touched.payload();
+                self.run(move |conn| write_transaction(conn, &payload, f))
+                    .await
+            }
         };
-        let payload = touched.payload();
-        let outcome = self
-            .run(move |conn| write_transaction(conn, &payload, f))
-            .await;
         // After the commit, so that a reader that loaded before it counts as older.
         // Also after a failure: a failed commit may still have changed something.
         self.changes.record(&touched);
@@ -342,6 +356,8 @@ fn create_parent(path: &Path) -> Result<(), RepoError> {
     }
 }
 
+/// One write transaction, announcing on PostgreSQL what it touched when it commits.
+/// (PostgreSQL's path: SQLite writes go through [`Writer`].)
 fn write_transaction<T>(
     conn: &mut AnyConnection,
     payload: &str,

@@ -10,6 +10,7 @@ mod cache;
 mod changes;
 mod db;
 mod error;
+mod group_commit;
 pub mod rbac_sql;
 mod repos;
 mod rows;

@@ -440,13 +440,11 @@ fn issue_in(conn: &mut AnyConnection, issue: &TokenIssue) -> Result<(), RepoErro
         // every grant.
         let stale = to_db(issue.now - SECRET_USE_PRECISION);
         diesel::update(
-            oauth2_app_secrets::table
-                .find(secret.to_string())
-                .filter(
-                    oauth2_app_secrets::last_used_at
-                        .is_null()
-                        .or(oauth2_app_secrets::last_used_at.lt(stale)),
-                ),
+            oauth2_app_secrets::table.find(secret.to_string()).filter(
+                oauth2_app_secrets::last_used_at
+                    .is_null()
+                    .or(oauth2_app_secrets::last_used_at.lt(stale)),
+            ),
         )
         .set(oauth2_app_secrets::last_used_at.eq(Some(to_db(issue.now))))
         .execute(conn)
