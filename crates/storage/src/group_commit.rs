@@ -137,6 +137,7 @@ fn with_sqlite(
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)] // a test's setup failing is the test failing
 mod tests {
     use diesel::connection::SimpleConnection;
     use diesel::prelude::*;
