@@ -461,7 +461,8 @@ on_both_backends! {
         // Every SCIM change is in the audit trail, made by no user (the SCIM subsystem).
         let audit = app.get("/api/v2/audit?q=resource_type:user&limit=50", Some(&owner.token)).await?;
         let scim_entries: Vec<(String, String)> = audit.body["audit_logs"].as_array().into_iter().flatten()
-            .filter(|e| e["resource_id"] == json!(bob.id) && e["user"].is_null())
+            .filter(|e| e["resource_id"] == json!(bob.id) && e["user"].is_null()
+                && e["additional_fields"]["automatic_subsystem"] == "scim")
             .map(|e| (e["action"].as_str().unwrap_or_default().to_owned(),
                       e["diff"]["status"]["new"].as_str().unwrap_or_default().to_owned()))
             .collect();

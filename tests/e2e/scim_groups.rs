@@ -454,6 +454,8 @@ on_both_backends! {
         let actions: Vec<&str> = entries.iter().map(|e| e["action"].as_str().unwrap_or_default()).collect();
         assert_eq!(actions, ["delete", "write", "create"], "{audit:?}");
         assert!(entries.iter().all(|e| e["user"].is_null()), "made by no user: {entries:?}");
+        assert!(entries.iter().all(|e| e["additional_fields"]
+            == json!({"automatic_actor": "coder", "automatic_subsystem": "scim"})), "{entries:?}");
         assert_eq!(entries[1]["diff"]["members"]["new"], json!([a]), "{entries:?}");
         Ok(())
     }

@@ -177,7 +177,10 @@ async fn group_patch(
             })),
         )
         .await?;
-        ensure!(status == 201, "group creation failed with {status}: {group}");
+        ensure!(
+            status == 201,
+            "group creation failed with {status}: {group}"
+        );
         let id = group["id"].as_str().unwrap_or_default().to_owned();
         let t = Instant::now();
         let (status, body) = send(

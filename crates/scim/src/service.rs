@@ -23,6 +23,10 @@ use crate::group::{self, GroupState};
 use crate::patch::apply_user_patch;
 use crate::user::{self, UserInput, next_status, parse_user, project, render, user_filter};
 
+/// The audit trail's name for changes made through SCIM (Coder's
+/// `automatic_subsystem`).
+pub const SCIM_SUBSYSTEM: &str = "scim";
+
 /// How often a write that lost a race with another one is retried (when the client
 /// did not pin a version with `If-Match`).
 const WRITE_ATTEMPTS: usize = 5;
@@ -401,7 +405,8 @@ impl ScimService {
             record.user.id,
             record.user.username.as_str(),
         )
-        .in_org(org);
+        .in_org(org)
+        .by_subsystem(SCIM_SUBSYSTEM);
         entry.request = meta.clone();
         entry
     }
@@ -478,7 +483,8 @@ impl ScimService {
             id,
             new.user.username.as_str(),
         )
-        .in_org(org);
+        .in_org(org)
+        .by_subsystem(SCIM_SUBSYSTEM);
         audit.request = meta.clone();
         let record = self
             .repo
@@ -874,7 +880,8 @@ impl ScimService {
             };
             let mut audit =
                 AuditEntry::new(now, None, AuditAction::Create, "group", id, name.clone())
-                    .in_org(org);
+                    .in_org(org)
+                    .by_subsystem(SCIM_SUBSYSTEM);
             audit.request = meta.clone();
             let audit = group_audit_diff(audit, &empty, &after);
             let created = self
@@ -947,7 +954,8 @@ impl ScimService {
                 current.group.id,
                 current.group.name.clone(),
             )
-            .in_org(org);
+            .in_org(org)
+            .by_subsystem(SCIM_SUBSYSTEM);
             audit.request = meta;
             let audit = group_audit_diff(audit, &before, &after);
             Ok(ScimGroupChange {
@@ -1034,7 +1042,8 @@ impl ScimService {
             gid,
             current.group.name.clone(),
         )
-        .in_org(org);
+        .in_org(org)
+        .by_subsystem(SCIM_SUBSYSTEM);
         audit.request = meta.clone();
         self.repo
             .delete_group(org, gid, version, audit)

@@ -89,6 +89,7 @@ diesel::table! {
         ip -> Text,
         user_agent -> Text,
         status_code -> Integer,
+        additional_fields -> Text,
     }
 }
 

@@ -7,3 +7,7 @@ CREATE TABLE scim_groups (
     external_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX scim_groups_external_id ON scim_groups (organization_id, external_id);
+
+-- Coder's audit `additional_fields`: set for changes made by an automatic subsystem
+-- (SCIM: {"automatic_actor": "coder", "automatic_subsystem": "scim"}).
+ALTER TABLE audit_logs ADD COLUMN additional_fields TEXT NOT NULL DEFAULT '{}';
