@@ -478,6 +478,27 @@ on_both_backends! {
         assert_eq!(attrs, ["displayName", "members"]);
         let schemas = app.scim(Method::GET, "/scim/v2/Schemas", None, &[]).await?;
         assert_eq!(schemas.body["totalResults"], 2);
+        // The root .search covers Users and Groups, Users first, windowed together.
+        let user = scim_user(&app, "searched").await?;
+        let group = create_group(&app, json!({"displayName": "Searched"})).await?;
+        let search = |body: Value| {
+            let app = &app;
+            async move { app.scim(Method::POST, "/scim/v2/.search", Some(body), &[]).await }
+        };
+        let found = search(json!({"filter": format!("id eq \"{}\"", group.body["id"].as_str().unwrap_or_default())})).await?;
+        assert_eq!(found.body["totalResults"], 1, "{found:?}");
+        assert_eq!(found.body["Resources"][0]["schemas"][0], GROUP_SCHEMA);
+        let only_users = search(json!({"filter": "userName eq \"searched@example.org\""})).await?;
+        assert_eq!(only_users.body["totalResults"], 1, "{only_users:?}");
+        assert_eq!(only_users.body["Resources"][0]["id"], json!(user));
+        let everything = search(json!({"startIndex": 1, "count": 1})).await?;
+        assert_eq!(everything.body["totalResults"], 2, "{everything:?}");
+        assert_eq!(everything.body["Resources"][0]["id"], json!(user));
+        let second = search(json!({"startIndex": 2, "count": 5})).await?;
+        assert_eq!(second.body["itemsPerPage"], 1, "{second:?}");
+        assert_eq!(second.body["Resources"][0]["id"], group.body["id"]);
+        let bad = search(json!({"filter": "nothing eq \"x\""})).await?;
+        assert!(is_scim_error(&bad, StatusCode::BAD_REQUEST, Some("invalidFilter")), "{bad:?}");
         // Unknown methods on Groups are 405, unknown paths 404.
         let wrong = app.scim(Method::PATCH, "/scim/v2/Groups", Some(json!({})), &[]).await?;
         assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);

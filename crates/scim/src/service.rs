@@ -281,6 +281,65 @@ impl ScimService {
         self.list_users(search_params(body)?).await
     }
 
+    /// `POST /.search` (RFC 7644 §3.4.3, at the root): searches Users and Groups,
+    /// Users first; `startIndex`/`count` window the concatenation. A filter naming an
+    /// attribute one resource type lacks matches none of that type.
+    pub async fn search_all(&self, body: &Value) -> ScimResult<Value> {
+        let params = search_params(body)?;
+        let Window {
+            start_index, count, ..
+        } = window(&params)?;
+        let counted = |p: &ListParams| ListParams {
+            start_index: Some("1".into()),
+            count: Some("0".into()),
+            ..p.clone()
+        };
+        let total = |listed: &Value| listed["totalResults"].as_i64().unwrap_or_default();
+        let users = self.list_users(counted(&params)).await;
+        let groups = self.list_groups(counted(&params)).await;
+        let (user_total, group_total) = match (&users, &groups) {
+            (Err(e), Err(_)) => return Err(e.clone()),
+            (Err(e), _) | (_, Err(e)) if e.scim_type != Some(crate::ScimType::InvalidFilter) => {
+                return Err(e.clone());
+            }
+            (u, g) => (
+                u.as_ref().map(total).unwrap_or_default(),
+                g.as_ref().map(total).unwrap_or_default(),
+            ),
+        };
+        let mut resources: Vec<Value> = Vec::new();
+        let skip = start_index - 1;
+        if skip < user_total && count > 0 {
+            let page = self
+                .list_users(ListParams {
+                    start_index: Some(start_index.to_string()),
+                    count: Some(count.to_string()),
+                    ..params.clone()
+                })
+                .await?;
+            resources.extend(page["Resources"].as_array().cloned().unwrap_or_default());
+        }
+        let room = count - resources.len() as i64;
+        if room > 0 && group_total > 0 {
+            let group_start = (skip - user_total).max(0) + 1;
+            let page = self
+                .list_groups(ListParams {
+                    start_index: Some(group_start.to_string()),
+                    count: Some(room.to_string()),
+                    ..params.clone()
+                })
+                .await?;
+            resources.extend(page["Resources"].as_array().cloned().unwrap_or_default());
+        }
+        Ok(json!({
+            "schemas": [LIST_SCHEMA],
+            "totalResults": user_total + group_total,
+            "startIndex": start_index,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }))
+    }
+
     /// `POST /Groups/.search`: a `SearchRequest` body with the parameters of
     /// [`Self::list_groups`].
     pub async fn search_groups(&self, body: &Value) -> ScimResult<Value> {

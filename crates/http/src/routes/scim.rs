@@ -368,15 +368,15 @@ pub async fn search_users(caller: ScimCaller, body: ScimBody) -> ScimResult<Http
     Ok(scim_json(StatusCode::OK, &list))
 }
 
-/// Searches every resource type (RFC 7644 §3.4.3); Warden serves Users only.
+/// Searches every resource type (RFC 7644 §3.4.3): Users, then Groups.
 #[utoipa::path(post, path = "/scim/v2/.search", tag = "SCIM",
-    responses((status = 200, description = "ListResponse of users", content_type = "application/scim+json"),
+    responses((status = 200, description = "ListResponse of users and groups", content_type = "application/scim+json"),
               (status = 400, description = "invalidFilter, invalidValue or invalidSyntax"),
               (status = 401, description = "Missing or wrong SCIM key")),
     security(("ScimBearer" = [])))]
 #[post("/.search")]
 pub async fn search_all(caller: ScimCaller, body: ScimBody) -> ScimResult<HttpResponse> {
-    let list = caller.service.search_users(&body.0).await?;
+    let list = caller.service.search_all(&body.0).await?;
     Ok(scim_json(StatusCode::OK, &list))
 }
 
