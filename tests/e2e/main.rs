@@ -14,4 +14,5 @@ mod organizations;
 mod roles;
 mod routes;
 mod scim;
+mod scim_groups;
 mod users;

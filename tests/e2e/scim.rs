@@ -156,8 +156,9 @@ on_both_backends! {
             assert_eq!(spc.body["authenticationSchemes"][0]["type"], "oauthbearertoken");
         }
         let schemas = app.scim(Method::GET, "/scim/v2/Schemas", None, &[]).await?;
-        assert_eq!(schemas.body["totalResults"], 1);
+        assert_eq!(schemas.body["totalResults"], 2);
         assert_eq!(schemas.body["Resources"][0]["id"], USER_SCHEMA);
+        assert_eq!(schemas.body["Resources"][1]["id"], "urn:ietf:params:scim:schemas:core:2.0:Group");
         let one = app.scim(Method::GET, &format!("/scim/v2/Schemas/{USER_SCHEMA}"), None, &[]).await?;
         assert_eq!(one.status, StatusCode::OK);
         let names: Vec<&str> = one.body["attributes"].as_array().into_iter().flatten()
@@ -168,7 +169,9 @@ on_both_backends! {
         let user_type = app.scim(Method::GET, "/scim/v2/ResourceTypes/User", None, &[]).await?;
         assert_eq!(user_type.body["schema"], USER_SCHEMA);
         let group_type = app.scim(Method::GET, "/scim/v2/ResourceTypes/Group", None, &[]).await?;
-        assert!(is_scim_error(&group_type, StatusCode::NOT_FOUND), "{group_type:?}");
+        assert_eq!(group_type.body["endpoint"], "/Groups", "{group_type:?}");
+        let missing_type = app.scim(Method::GET, "/scim/v2/ResourceTypes/Device", None, &[]).await?;
+        assert!(is_scim_error(&missing_type, StatusCode::NOT_FOUND), "{missing_type:?}");
         let wrong_method = app.scim(Method::POST, "/scim/v2/ServiceProviderConfig", Some(json!({})), &[]).await?;
         assert!(is_scim_error(&wrong_method, StatusCode::METHOD_NOT_ALLOWED), "{wrong_method:?}");
         let wrong_method = app.scim(Method::DELETE, "/scim/v2/Schemas", None, &[]).await?;
@@ -458,7 +461,8 @@ on_both_backends! {
         // Every SCIM change is in the audit trail, made by no user (the SCIM subsystem).
         let audit = app.get("/api/v2/audit?q=resource_type:user&limit=50", Some(&owner.token)).await?;
         let scim_entries: Vec<(String, String)> = audit.body["audit_logs"].as_array().into_iter().flatten()
-            .filter(|e| e["resource_id"] == json!(bob.id) && e["user"].is_null())
+            .filter(|e| e["resource_id"] == json!(bob.id) && e["user"].is_null()
+                && e["additional_fields"]["automatic_subsystem"] == "scim")
             .map(|e| (e["action"].as_str().unwrap_or_default().to_owned(),
                       e["diff"]["status"]["new"].as_str().unwrap_or_default().to_owned()))
             .collect();

@@ -50,6 +50,10 @@ pub enum BenchTask {
     Scim {
         #[arg(long, default_value_t = 100_000)]
         users: usize,
+        /// Also provision this many more users and time one group PATCH adding them
+        /// all (p50 over 5 groups); 0 skips it.
+        #[arg(long, default_value_t = 1_000)]
+        group_members: usize,
         #[arg(long, env = "WARDEN_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES)]
         postgres: String,
     },
@@ -99,7 +103,11 @@ pub fn run(task: BenchTask) -> anyhow::Result<()> {
             postgres,
             backend,
         } => members(users, groups, duration, &postgres, backend),
-        BenchTask::Scim { users, postgres } => scim(users, &postgres),
+        BenchTask::Scim {
+            users,
+            group_members,
+            postgres,
+        } => scim(users, group_members, &postgres),
         BenchTask::Oauth2 {
             duration,
             families,
@@ -498,7 +506,7 @@ pub fn start_warden_scim(database_url: &str, key: &str) -> anyhow::Result<Server
     Ok(server)
 }
 
-fn scim(users: usize, postgres: &str) -> anyhow::Result<()> {
+fn scim(users: usize, group_members: usize, postgres: &str) -> anyhow::Result<()> {
     build_release()?;
     let scratch = Scratch::new("scim", postgres)?;
     let mut lines = Vec::new();
@@ -506,7 +514,7 @@ fn scim(users: usize, postgres: &str) -> anyhow::Result<()> {
         ("SQLite", scratch.sqlite_url.as_str()),
         ("PostgreSQL", scratch.pg_url.as_str()),
     ] {
-        lines.extend(crate::bench_scim::run(users, label, url)?);
+        lines.extend(crate::bench_scim::run(users, group_members, label, url)?);
     }
     for line in lines {
         println!("{line}");

@@ -1,6 +1,8 @@
 //! `cargo xtask bench scim`: SCIM provisioning through the release binary. Provisions
 //! users by `POST /scim/v2/Users` (Okta's shape), then measures Okta's existence check
-//! `filter=userName eq "…"` at that population.
+//! `filter=userName eq "…"` at that population; then, with `--group-members N`,
+//! provisions N more users and times one `PATCH /scim/v2/Groups/{id}` adding all N
+//! to an empty group (Okta's Group Push shape), p50 over 5 groups.
 
 use std::time::{Duration, Instant};
 
@@ -55,7 +57,12 @@ fn user(i: usize) -> Value {
 }
 
 /// Provisions `users` and measures; returns Markdown table rows.
-pub fn run(users: usize, label: &str, database_url: &str) -> anyhow::Result<Vec<String>> {
+pub fn run(
+    users: usize,
+    group_members: usize,
+    label: &str,
+    database_url: &str,
+) -> anyhow::Result<Vec<String>> {
     warden_token(database_url)?;
     let server = start_warden_scim(database_url, KEY)?;
     let base = format!("http://{}", server.address);
@@ -110,6 +117,88 @@ pub fn run(users: usize, label: &str, database_url: &str) -> anyhow::Result<Vec<
             percentile(&mut samples, 0.5),
             percentile(&mut samples, 0.99)
         ));
+        if group_members > 0 {
+            lines.push(group_patch(&http, &base, group_members, label).await?);
+        }
         Ok(lines)
     })
+}
+
+/// Provisions `n` members, then times one PATCH adding all of them to a fresh group,
+/// five times; returns the Markdown row.
+async fn group_patch(
+    http: &reqwest::Client,
+    base: &str,
+    n: usize,
+    label: &str,
+) -> anyhow::Result<String> {
+    let mut ids = Vec::with_capacity(n);
+    let mut results = futures_util::stream::iter((0..n).map(|i| {
+        let name = format!("member{i:06}@bench.test");
+        send(
+            http,
+            base,
+            reqwest::Method::POST,
+            "/scim/v2/Users".into(),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": name,
+                "emails": [{"primary": true, "value": name, "type": "work"}],
+                "active": true,
+            })),
+        )
+    }))
+    .buffer_unordered(32);
+    while let Some(result) = results.next().await {
+        let (status, body) = result?;
+        ensure!(status == 201, "provisioning failed with {status}: {body}");
+        ids.push(body["id"].clone());
+    }
+    let members: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| json!({"value": id, "display": format!("member{i:06}@bench.test")}))
+        .collect();
+    let patch = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "add", "path": "members", "value": members}],
+    });
+    let mut samples = Vec::new();
+    for rep in 0..5 {
+        let (status, group) = send(
+            http,
+            base,
+            reqwest::Method::POST,
+            "/scim/v2/Groups".into(),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": format!("Bench group {rep}"),
+                "members": [],
+            })),
+        )
+        .await?;
+        ensure!(
+            status == 201,
+            "group creation failed with {status}: {group}"
+        );
+        let id = group["id"].as_str().unwrap_or_default().to_owned();
+        let t = Instant::now();
+        let (status, body) = send(
+            http,
+            base,
+            reqwest::Method::PATCH,
+            format!("/scim/v2/Groups/{id}"),
+            Some(patch.clone()),
+        )
+        .await?;
+        samples.push(t.elapsed());
+        ensure!(
+            status == 200 && body["members"].as_array().map(Vec::len) == Some(n),
+            "group PATCH failed: {status} {body}"
+        );
+    }
+    Ok(format!(
+        "| {label} | one `PATCH /scim/v2/Groups/{{id}}` adding {n} members to an empty group | p50 {:.1} ms |",
+        percentile(&mut samples, 0.5)
+    ))
 }

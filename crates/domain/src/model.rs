@@ -222,6 +222,9 @@ pub struct AuditEntry {
     pub resource_target: String,
     /// `{"field": {"old": …, "new": …}}` of what changed.
     pub diff: serde_json::Value,
+    /// Coder's `additional_fields`: for a change made by an automatic subsystem,
+    /// `{"automatic_actor": "coder", "automatic_subsystem": <name>}`; else `{}`.
+    pub additional_fields: serde_json::Value,
 }
 
 impl AuditEntry {
@@ -251,7 +254,19 @@ impl AuditEntry {
             resource_id: resource_id.to_string(),
             resource_target: resource_target.into(),
             diff: serde_json::Value::Object(serde_json::Map::new()),
+            additional_fields: serde_json::Value::Object(serde_json::Map::new()),
         }
+    }
+
+    /// Marks the change as made by an automatic subsystem (`scim`), with no acting
+    /// user, as Coder records it.
+    pub fn by_subsystem(mut self, subsystem: &str) -> Self {
+        self.actor = None;
+        self.additional_fields = serde_json::json!({
+            "automatic_actor": "coder",
+            "automatic_subsystem": subsystem,
+        });
+        self
     }
 
     /// Attributes the record to an organization.

@@ -6,8 +6,8 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::ids::{OrganizationId, UserId};
-use crate::model::{AuditEntry, NewUser, User, UserStatus};
+use crate::ids::{GroupId, OrganizationId, UserId};
+use crate::model::{AuditEntry, Group, NewUser, User, UserStatus};
 use crate::ports::RepoResult;
 use crate::values::Email;
 
@@ -58,21 +58,46 @@ pub enum FilterValue {
     Time(OffsetDateTime),
 }
 
-/// A filter over users, translated into a SQL `WHERE` clause by storage.
+/// A filter over the attributes `A` of one resource type, translated into a SQL
+/// `WHERE` clause by storage.
 #[derive(Debug, Clone, PartialEq)]
-pub enum UserFilter {
-    And(Box<UserFilter>, Box<UserFilter>),
-    Or(Box<UserFilter>, Box<UserFilter>),
-    Not(Box<UserFilter>),
+pub enum AttrFilter<A> {
+    And(Box<AttrFilter<A>>, Box<AttrFilter<A>>),
+    Or(Box<AttrFilter<A>>, Box<AttrFilter<A>>),
+    Not(Box<AttrFilter<A>>),
     Compare {
-        attr: UserAttr,
+        attr: A,
         op: CompareOp,
         value: FilterValue,
     },
     /// The attribute has a (non-empty) value.
-    Present(UserAttr),
+    Present(A),
     /// Always true or always false: a comparison with an attribute Warden never stores.
     Const(bool),
+}
+
+/// A filter over users.
+pub type UserFilter = AttrFilter<UserAttr>;
+
+/// A filter over groups.
+pub type GroupFilter = AttrFilter<GroupAttr>;
+
+/// A group attribute SCIM can filter (and, except `members.value`, sort) on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupAttr {
+    /// `id` (exact).
+    Id,
+    /// `displayName`: the group's display name, or its name when that is empty
+    /// (case-insensitive).
+    DisplayName,
+    /// `externalId` (case-exact).
+    ExternalId,
+    /// `members.value`: the group has this member (`eq` only; `pr`: has members).
+    Member,
+    /// `meta.created`.
+    Created,
+    /// `meta.lastModified`.
+    LastModified,
 }
 
 /// A SCIM user listing: filter, order and window.
@@ -136,6 +161,67 @@ pub struct ScimUserUpdate {
     pub scim_deleted: bool,
 }
 
+/// A SCIM group listing: filter, order and window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScimGroupQuery {
+    pub filter: Option<GroupFilter>,
+    /// Attribute and descending flag; `None` = by id.
+    pub sort: Option<(GroupAttr, bool)>,
+    pub offset: i64,
+    pub limit: i64,
+    /// Whether to load each group's members (Entra ID asks for groups with
+    /// `excludedAttributes=members`, which then costs no member query).
+    pub with_members: bool,
+}
+
+/// A member of a group as SCIM shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimGroupMember {
+    pub id: UserId,
+    /// The user's name, or its username when the name is empty.
+    pub display: String,
+}
+
+/// A group as SCIM sees it: the Warden group plus what the identity provider sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScimGroupRecord {
+    pub group: Group,
+    pub external_id: String,
+    /// The explicit members ordered by id; `None` when not loaded.
+    pub members: Option<Vec<ScimGroupMember>>,
+}
+
+/// A group to create through SCIM, with its first members.
+#[derive(Debug, Clone)]
+pub struct NewScimGroup {
+    pub group: Group,
+    pub external_id: String,
+    /// Users to make members; those not yet in the organization join it.
+    pub members: Vec<UserId>,
+}
+
+/// The SCIM-managed state of a group, replacing the current one as a whole.
+#[derive(Debug, Clone)]
+pub struct ScimGroupChange {
+    pub display_name: String,
+    pub external_id: String,
+    /// The complete member list after the change. Users not yet in the organization
+    /// join it; an unknown user is `MissingReference`.
+    pub members: Vec<UserId>,
+    /// The audit record of the change, written in its transaction.
+    pub audit: AuditEntry,
+}
+
+/// Why a group change computed by the protocol layer was refused (a SCIM error,
+/// which storage passes back untouched).
+pub type Rejection = Box<dyn std::error::Error + Send + Sync>;
+
+/// Computes a group's next state from its current one (with members loaded). Storage
+/// calls it inside the write transaction, serialized per group, so concurrent changes
+/// to one group each see the previous one's result and none is lost.
+pub type GroupChangeFn =
+    Box<dyn FnOnce(&ScimGroupRecord) -> Result<ScimGroupChange, Rejection> + Send>;
+
 /// SCIM provisioning's storage. Every change is one transaction with its audit record.
 #[async_trait]
 pub trait ScimRepo: Send + Sync {
@@ -181,4 +267,46 @@ pub trait ScimRepo: Send + Sync {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> RepoResult<ScimUserRecord>;
+    /// Groups of `org` other than its Everyone group, filtered and sorted in SQL,
+    /// with the total matching the filter.
+    async fn list_groups(
+        &self,
+        org: OrganizationId,
+        query: ScimGroupQuery,
+    ) -> RepoResult<(Vec<ScimGroupRecord>, i64)>;
+    /// One group of `org` (never its Everyone group).
+    async fn get_group(
+        &self,
+        org: OrganizationId,
+        id: GroupId,
+        with_members: bool,
+    ) -> RepoResult<ScimGroupRecord>;
+    /// Creates a group with its SCIM fields and members in one transaction. A taken
+    /// name is `Conflict("name")`; an unknown member is `MissingReference`.
+    async fn create_group(
+        &self,
+        org: OrganizationId,
+        group: NewScimGroup,
+        audit: AuditEntry,
+    ) -> RepoResult<ScimGroupRecord>;
+    /// Changes a group in one transaction, serialized per group: loads it with its
+    /// members, asks `change` for the next state, and writes the difference (members
+    /// added and removed in batches). A rejection changes nothing and is returned as
+    /// the inner `Err`. The new version (`updated_at`) is later than the old one.
+    async fn change_group(
+        &self,
+        org: OrganizationId,
+        id: GroupId,
+        now: OffsetDateTime,
+        change: GroupChangeFn,
+    ) -> RepoResult<Result<ScimGroupRecord, Rejection>>;
+    /// Deletes a group of `org` (never its Everyone group) if its version is still
+    /// `version` (when given), else `Conflict("version")`.
+    async fn delete_group(
+        &self,
+        org: OrganizationId,
+        id: GroupId,
+        version: Option<OffsetDateTime>,
+        audit: AuditEntry,
+    ) -> RepoResult<()>;
 }

@@ -735,7 +735,7 @@ impl From<model::AuditLog> for AuditLog {
             action: e.action.as_str().to_owned(),
             diff,
             status_code: e.status_code,
-            additional_fields: serde_json::json!({}),
+            additional_fields: e.additional_fields,
             description,
             is_deleted: log.resource_deleted,
             organization_id: e.organization_id.map(|o| o.as_uuid()).unwrap_or_default(),

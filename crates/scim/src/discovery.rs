@@ -8,6 +8,8 @@ use crate::filter::MAX_FILTER_LEN;
 
 /// The core User schema URN.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// The core Group schema URN.
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// The ListResponse message URN.
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// The PatchOp message URN.
@@ -125,9 +127,88 @@ pub fn user_schema(base: &str) -> Value {
     })
 }
 
+/// The Group schema, listing exactly the attributes Warden stores.
+pub fn group_schema(base: &str) -> Value {
+    let rw = "readWrite";
+    let mut members = sub_attributes(
+        attribute(
+            "members",
+            "complex",
+            "The group's members: users (nested groups are not supported).",
+            rw,
+            "none",
+            false,
+            false,
+        ),
+        vec![
+            attribute(
+                "value",
+                "string",
+                "The member's User id.",
+                "immutable",
+                "none",
+                false,
+                false,
+            ),
+            attribute(
+                "display",
+                "string",
+                "The member's name (read-only).",
+                "readOnly",
+                "none",
+                false,
+                false,
+            ),
+            attribute(
+                "type",
+                "string",
+                "Always \"User\".",
+                "immutable",
+                "none",
+                false,
+                false,
+            ),
+            attribute(
+                "$ref",
+                "reference",
+                "The member's User URI.",
+                "immutable",
+                "none",
+                false,
+                false,
+            ),
+        ],
+        true,
+    );
+    if let Value::Object(map) = &mut members
+        && let Some(Value::Array(subs)) = map.get_mut("subAttributes")
+    {
+        if let Some(Value::Object(kind)) = subs.get_mut(2) {
+            kind.insert("canonicalValues".into(), json!(["User"]));
+        }
+        if let Some(Value::Object(reference)) = subs.get_mut(3) {
+            reference.insert("referenceTypes".into(), json!(["User"]));
+        }
+    }
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": GROUP_SCHEMA,
+        "name": "Group",
+        "description": "Group",
+        "attributes": [
+            attribute("displayName", "string", "The group's name as people read it (Warden's display_name).", rw, "none", false, true),
+            members,
+        ],
+        "meta": {
+            "resourceType": "Schema",
+            "location": format!("{base}/Schemas/{GROUP_SCHEMA}"),
+        },
+    })
+}
+
 /// Every schema, by id.
 pub fn schemas(base: &str) -> Vec<Value> {
-    vec![user_schema(base)]
+    vec![user_schema(base), group_schema(base)]
 }
 
 /// One schema by id.
@@ -140,7 +221,8 @@ pub fn schema(base: &str, id: &str) -> ScimResult<Value> {
 
 /// Every resource type.
 pub fn resource_types(base: &str) -> Vec<Value> {
-    vec![json!({
+    vec![
+        json!({
         "schemas": [RESOURCE_TYPE_SCHEMA],
         "id": "User",
         "name": "User",
@@ -152,7 +234,21 @@ pub fn resource_types(base: &str) -> Vec<Value> {
             "resourceType": "ResourceType",
             "location": format!("{base}/ResourceTypes/User"),
         },
-    })]
+        }),
+        json!({
+            "schemas": [RESOURCE_TYPE_SCHEMA],
+            "id": "Group",
+            "name": "Group",
+            "endpoint": "/Groups",
+            "description": "Group",
+            "schema": GROUP_SCHEMA,
+            "schemaExtensions": [],
+            "meta": {
+                "resourceType": "ResourceType",
+                "location": format!("{base}/ResourceTypes/Group"),
+            },
+        }),
+    ]
 }
 
 /// One resource type by id.

@@ -14,6 +14,7 @@
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod group;
 pub mod patch;
 pub mod service;
 pub mod user;

@@ -47,7 +47,7 @@ const USER_ATTRIBUTES: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Add,
     Replace,
     Remove,
@@ -55,13 +55,13 @@ enum Kind {
 
 /// One parsed operation.
 #[derive(Debug, Clone)]
-struct Operation {
-    kind: Kind,
-    path: Option<String>,
-    value: Option<Value>,
+pub(crate) struct Operation {
+    pub(crate) kind: Kind,
+    pub(crate) path: Option<String>,
+    pub(crate) value: Option<Value>,
 }
 
-fn operations(body: &Value) -> ScimResult<Vec<Operation>> {
+pub(crate) fn operations(body: &Value) -> ScimResult<Vec<Operation>> {
     if !body.is_object() {
         return Err(ScimError::invalid_syntax(
             "A PatchOp must be a JSON object.",

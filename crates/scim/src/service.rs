@@ -5,17 +5,27 @@ use std::sync::{Arc, OnceLock};
 use serde_json::{Value, json};
 use subtle::ConstantTimeEq;
 use warden_domain::RepoError;
-use warden_domain::ids::{OrganizationId, UserId};
-use warden_domain::model::{AuditAction, AuditEntry, LoginType, NewUser, RequestMeta, UserStatus};
+use warden_domain::ids::{GroupId, OrganizationId, UserId};
+use warden_domain::model::{
+    AuditAction, AuditEntry, Group, GroupSource, LoginType, NewUser, RequestMeta, UserStatus,
+};
 use warden_domain::ports::Clock;
-use warden_domain::scim::{NewScimUser, ScimRepo, ScimUserQuery, ScimUserRecord, ScimUserUpdate};
+use warden_domain::scim::{
+    GroupChangeFn, NewScimGroup, NewScimUser, Rejection, ScimGroupChange, ScimGroupQuery,
+    ScimGroupRecord, ScimRepo, ScimUserQuery, ScimUserRecord, ScimUserUpdate,
+};
 use warden_domain::values::{Username, name_valid};
 
 use crate::discovery::{self, LIST_SCHEMA, MAX_RESULTS};
 use crate::error::{ScimError, ScimResult};
 use crate::filter::parse_filter;
+use crate::group::{self, GroupState};
 use crate::patch::apply_user_patch;
 use crate::user::{self, UserInput, next_status, parse_user, project, render, user_filter};
+
+/// The audit trail's name for changes made through SCIM (Coder's
+/// `automatic_subsystem`).
+pub const SCIM_SUBSYSTEM: &str = "scim";
 
 /// How often a write that lost a race with another one is retried (when the client
 /// did not pin a version with `If-Match`).
@@ -224,30 +234,11 @@ impl ScimService {
             None | Some("") => None,
             Some(raw) => Some(user_filter(&parse_filter(raw)?)?),
         };
-        let start_index = match params.start_index.as_deref() {
-            None | Some("") => 1,
-            Some(raw) => raw.trim().parse::<i64>().map_err(|_| {
-                ScimError::invalid_value(format!("startIndex must be an integer, not {raw:?}."))
-            })?,
-        }
-        .max(1);
-        let count = match params.count.as_deref() {
-            None | Some("") => MAX_RESULTS,
-            Some(raw) => raw.trim().parse::<i64>().map_err(|_| {
-                ScimError::invalid_value(format!("count must be an integer, not {raw:?}."))
-            })?,
-        }
-        .clamp(0, MAX_RESULTS);
-        let descending = match params.sort_order.as_deref().map(str::trim) {
-            None | Some("") => false,
-            Some(o) if o.eq_ignore_ascii_case("ascending") => false,
-            Some(o) if o.eq_ignore_ascii_case("descending") => true,
-            Some(o) => {
-                return Err(ScimError::invalid_value(format!(
-                    "sortOrder must be \"ascending\" or \"descending\", not {o:?}."
-                )));
-            }
-        };
+        let Window {
+            start_index,
+            count,
+            descending,
+        } = window(&params)?;
         let sort = match params.sort_by.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(name) => Some((user::sort_attr(name)?, descending)),
@@ -287,50 +278,160 @@ impl ScimService {
     /// `POST /Users/.search`: a `SearchRequest` body with the parameters of
     /// [`Self::list_users`] (numbers may be JSON numbers, attribute lists arrays).
     pub async fn search_users(&self, body: &Value) -> ScimResult<Value> {
-        if !body.is_object() {
-            return Err(ScimError::invalid_syntax(
-                "A SearchRequest must be a JSON object.",
-            ));
-        }
-        let text = |key: &str| -> ScimResult<Option<String>> {
-            match crate::filter::get_ci(body, key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(Value::Number(n)) => Ok(Some(n.to_string())),
-                Some(other) => Err(ScimError::invalid_value(format!(
-                    "{key:?} must be a string or number, not {other}."
-                ))),
-            }
-        };
-        let names = |key: &str| -> ScimResult<Vec<String>> {
-            match crate::filter::get_ci(body, key) {
-                None | Some(Value::Null) => Ok(Vec::new()),
-                Some(Value::String(s)) => Ok(attribute_list(s)),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|i| {
-                        i.as_str().map(str::to_owned).ok_or_else(|| {
-                            ScimError::invalid_value(format!("{key:?} must list strings."))
-                        })
-                    })
-                    .collect(),
-                Some(other) => Err(ScimError::invalid_value(format!(
-                    "{key:?} must be an array of strings, not {other}."
-                ))),
-            }
-        };
-        self.list_users(ListParams {
-            filter: text("filter")?,
-            start_index: text("startIndex")?,
-            count: text("count")?,
-            sort_by: text("sortBy")?,
-            sort_order: text("sortOrder")?,
-            attributes: names("attributes")?,
-            excluded_attributes: names("excludedAttributes")?,
-        })
-        .await
+        self.list_users(search_params(body)?).await
     }
 
+    /// `POST /.search` (RFC 7644 §3.4.3, at the root): searches Users and Groups,
+    /// Users first; `startIndex`/`count` window the concatenation. A filter naming an
+    /// attribute one resource type lacks matches none of that type.
+    pub async fn search_all(&self, body: &Value) -> ScimResult<Value> {
+        let params = search_params(body)?;
+        let Window {
+            start_index, count, ..
+        } = window(&params)?;
+        let counted = |p: &ListParams| ListParams {
+            start_index: Some("1".into()),
+            count: Some("0".into()),
+            ..p.clone()
+        };
+        let total = |listed: &Value| listed["totalResults"].as_i64().unwrap_or_default();
+        let users = self.list_users(counted(&params)).await;
+        let groups = self.list_groups(counted(&params)).await;
+        let (user_total, group_total) = match (&users, &groups) {
+            (Err(e), Err(_)) => return Err(e.clone()),
+            (Err(e), _) | (_, Err(e)) if e.scim_type != Some(crate::ScimType::InvalidFilter) => {
+                return Err(e.clone());
+            }
+            (u, g) => (
+                u.as_ref().map(total).unwrap_or_default(),
+                g.as_ref().map(total).unwrap_or_default(),
+            ),
+        };
+        let mut resources: Vec<Value> = Vec::new();
+        let skip = start_index - 1;
+        if skip < user_total && count > 0 {
+            let page = self
+                .list_users(ListParams {
+                    start_index: Some(start_index.to_string()),
+                    count: Some(count.to_string()),
+                    ..params.clone()
+                })
+                .await?;
+            resources.extend(page["Resources"].as_array().cloned().unwrap_or_default());
+        }
+        let room = count - resources.len() as i64;
+        if room > 0 && group_total > 0 {
+            let group_start = (skip - user_total).max(0) + 1;
+            let page = self
+                .list_groups(ListParams {
+                    start_index: Some(group_start.to_string()),
+                    count: Some(room.to_string()),
+                    ..params.clone()
+                })
+                .await?;
+            resources.extend(page["Resources"].as_array().cloned().unwrap_or_default());
+        }
+        Ok(json!({
+            "schemas": [LIST_SCHEMA],
+            "totalResults": user_total + group_total,
+            "startIndex": start_index,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }))
+    }
+
+    /// `POST /Groups/.search`: a `SearchRequest` body with the parameters of
+    /// [`Self::list_groups`].
+    pub async fn search_groups(&self, body: &Value) -> ScimResult<Value> {
+        self.list_groups(search_params(body)?).await
+    }
+}
+
+/// The startIndex, count and sortOrder of a list request.
+struct Window {
+    start_index: i64,
+    count: i64,
+    descending: bool,
+}
+
+fn window(params: &ListParams) -> ScimResult<Window> {
+    let start_index = match params.start_index.as_deref() {
+        None | Some("") => 1,
+        Some(raw) => raw.trim().parse::<i64>().map_err(|_| {
+            ScimError::invalid_value(format!("startIndex must be an integer, not {raw:?}."))
+        })?,
+    }
+    .max(1);
+    let count = match params.count.as_deref() {
+        None | Some("") => MAX_RESULTS,
+        Some(raw) => raw.trim().parse::<i64>().map_err(|_| {
+            ScimError::invalid_value(format!("count must be an integer, not {raw:?}."))
+        })?,
+    }
+    .clamp(0, MAX_RESULTS);
+    let descending = match params.sort_order.as_deref().map(str::trim) {
+        None | Some("") => false,
+        Some(o) if o.eq_ignore_ascii_case("ascending") => false,
+        Some(o) if o.eq_ignore_ascii_case("descending") => true,
+        Some(o) => {
+            return Err(ScimError::invalid_value(format!(
+                "sortOrder must be \"ascending\" or \"descending\", not {o:?}."
+            )));
+        }
+    };
+    Ok(Window {
+        start_index,
+        count,
+        descending,
+    })
+}
+
+/// Reads a `SearchRequest` body into list parameters.
+fn search_params(body: &Value) -> ScimResult<ListParams> {
+    if !body.is_object() {
+        return Err(ScimError::invalid_syntax(
+            "A SearchRequest must be a JSON object.",
+        ));
+    }
+    let text = |key: &str| -> ScimResult<Option<String>> {
+        match crate::filter::get_ci(body, key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(other) => Err(ScimError::invalid_value(format!(
+                "{key:?} must be a string or number, not {other}."
+            ))),
+        }
+    };
+    let names = |key: &str| -> ScimResult<Vec<String>> {
+        match crate::filter::get_ci(body, key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(attribute_list(s)),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str().map(str::to_owned).ok_or_else(|| {
+                        ScimError::invalid_value(format!("{key:?} must list strings."))
+                    })
+                })
+                .collect(),
+            Some(other) => Err(ScimError::invalid_value(format!(
+                "{key:?} must be an array of strings, not {other}."
+            ))),
+        }
+    };
+    Ok(ListParams {
+        filter: text("filter")?,
+        start_index: text("startIndex")?,
+        count: text("count")?,
+        sort_by: text("sortBy")?,
+        sort_order: text("sortOrder")?,
+        attributes: names("attributes")?,
+        excluded_attributes: names("excludedAttributes")?,
+    })
+}
+
+impl ScimService {
     async fn load(&self, org: OrganizationId, id: &str) -> ScimResult<ScimUserRecord> {
         let not_found = || ScimError::not_found("User", id);
         let uid: UserId = id.parse().map_err(|_| not_found())?;
@@ -363,7 +464,8 @@ impl ScimService {
             record.user.id,
             record.user.username.as_str(),
         )
-        .in_org(org);
+        .in_org(org)
+        .by_subsystem(SCIM_SUBSYSTEM);
         entry.request = meta.clone();
         entry
     }
@@ -440,7 +542,8 @@ impl ScimService {
             id,
             new.user.username.as_str(),
         )
-        .in_org(org);
+        .in_org(org)
+        .by_subsystem(SCIM_SUBSYSTEM);
         audit.request = meta.clone();
         let record = self
             .repo
@@ -662,6 +765,349 @@ fn update_from(input: &UserInput, current: &ScimUserRecord, scim_deleted: bool) 
         external_id: input.external_id.clone(),
         status: next_status(current.user.status, input.active),
         scim_deleted,
+    }
+}
+
+/// The audit diff of a group change.
+fn group_audit_diff(mut audit: AuditEntry, before: &GroupState, after: &GroupState) -> AuditEntry {
+    if before.display_name != after.display_name {
+        audit = audit.with_change(
+            "display_name",
+            before.display_name.clone(),
+            after.display_name.clone(),
+        );
+    }
+    if before.external_id != after.external_id {
+        audit = audit.with_change(
+            "external_id",
+            before.external_id.clone(),
+            after.external_id.clone(),
+        );
+    }
+    let mut old: Vec<String> = before.members.iter().map(ToString::to_string).collect();
+    let mut new: Vec<String> = after.members.iter().map(ToString::to_string).collect();
+    old.sort();
+    new.sort();
+    if old != new {
+        audit = audit.with_change("members", old, new);
+    }
+    audit
+}
+
+fn rejection_to_error(rejection: Rejection) -> ScimError {
+    match rejection.downcast::<ScimError>() {
+        Ok(e) => *e,
+        Err(other) => ScimError {
+            internal: Some(other.to_string()),
+            ..ScimError::new(500, "An internal server error occurred.")
+        },
+    }
+}
+
+fn group_repo_error(e: RepoError, id: &str, display_name: Option<&str>) -> ScimError {
+    match e {
+        RepoError::NotFound => ScimError::not_found("Group", id),
+        RepoError::Conflict(what) if what == "version" => ScimError::precondition_failed(),
+        RepoError::Conflict(_) => ScimError::uniqueness(match display_name {
+            Some(name) => format!("A group with displayName {name:?} already exists."),
+            None => "A group with this displayName already exists.".to_owned(),
+        }),
+        RepoError::MissingReference(what) => {
+            ScimError::invalid_value(format!("Every member must be an existing user: {what}."))
+        }
+        other => other.into(),
+    }
+}
+
+impl ScimService {
+    fn group_resource(&self, record: &ScimGroupRecord) -> Resource {
+        Resource {
+            body: group::render(record, self.base_url()),
+            version: group::version(record),
+            location: format!("{}/Groups/{}", self.base_url(), record.group.id),
+        }
+    }
+
+    /// `GET /Groups`: every group of the SCIM organization but its Everyone group,
+    /// filtered and sorted in SQL; members are loaded only when the response shows
+    /// them.
+    pub async fn list_groups(&self, params: ListParams) -> ScimResult<Value> {
+        let filter = match params.filter.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(group::group_filter(&parse_filter(raw)?)?),
+        };
+        let Window {
+            start_index,
+            count,
+            descending,
+        } = window(&params)?;
+        let sort = match params.sort_by.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(name) => Some((group::sort_attr(name)?, descending)),
+        };
+        let with_members = group::wants_members(&params.attributes, &params.excluded_attributes);
+        let org = self.organization().await?;
+        let (records, total) = self
+            .repo
+            .list_groups(
+                org,
+                ScimGroupQuery {
+                    filter,
+                    sort,
+                    offset: start_index - 1,
+                    limit: count,
+                    with_members,
+                },
+            )
+            .await?;
+        let resources: Vec<Value> = records
+            .iter()
+            .map(|r| {
+                group::project(
+                    group::render(r, self.base_url()),
+                    &params.attributes,
+                    &params.excluded_attributes,
+                )
+            })
+            .collect();
+        Ok(json!({
+            "schemas": [LIST_SCHEMA],
+            "totalResults": total,
+            "startIndex": start_index,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        }))
+    }
+
+    fn group_id(id: &str) -> ScimResult<GroupId> {
+        id.trim()
+            .parse()
+            .map_err(|_| ScimError::not_found("Group", id))
+    }
+
+    /// `GET /Groups/{id}`, shaped by `attributes`/`excludedAttributes` (members are
+    /// not loaded when left out).
+    pub async fn get_group(
+        &self,
+        id: &str,
+        attributes: &[String],
+        excluded: &[String],
+    ) -> ScimResult<Resource> {
+        let gid = Self::group_id(id)?;
+        let org = self.organization().await?;
+        let with_members = group::wants_members(attributes, excluded);
+        let record = self
+            .repo
+            .get_group(org, gid, with_members)
+            .await
+            .map_err(|e| group_repo_error(e, id, None))?;
+        let mut resource = self.group_resource(&record);
+        resource.body = group::project(resource.body, attributes, excluded);
+        Ok(resource)
+    }
+
+    /// `POST /Groups`: creates a group (source `oidc`: managed by the identity
+    /// provider) with its members; users not yet in the organization join it. A
+    /// displayName another group shows is a 409 `uniqueness`.
+    pub async fn create_group(&self, body: &Value, meta: &RequestMeta) -> ScimResult<Resource> {
+        let input = group::parse_group(body)?;
+        let org = self.organization().await?;
+        let id = GroupId::new_random();
+        let now = self.clock.now();
+        let mut name = group::group_name_from(&input.display_name);
+        for attempt in 0..2 {
+            let group = Group {
+                id,
+                organization_id: org,
+                name: name.clone(),
+                display_name: input.display_name.clone(),
+                avatar_url: String::new(),
+                quota_allowance: 0,
+                source: GroupSource::Oidc,
+                created_at: now,
+                updated_at: now,
+            };
+            let empty = GroupState {
+                display_name: String::new(),
+                external_id: String::new(),
+                members: Vec::new(),
+            };
+            let after = GroupState {
+                display_name: input.display_name.clone(),
+                external_id: input.external_id.clone(),
+                members: input.members.clone(),
+            };
+            let mut audit =
+                AuditEntry::new(now, None, AuditAction::Create, "group", id, name.clone())
+                    .in_org(org)
+                    .by_subsystem(SCIM_SUBSYSTEM);
+            audit.request = meta.clone();
+            let audit = group_audit_diff(audit, &empty, &after);
+            let created = self
+                .repo
+                .create_group(
+                    org,
+                    NewScimGroup {
+                        group,
+                        external_id: input.external_id.clone(),
+                        members: input.members.clone(),
+                    },
+                    audit,
+                )
+                .await;
+            match created {
+                Ok(record) => return Ok(self.group_resource(&record)),
+                Err(RepoError::Conflict(what)) if what == "name" && attempt == 0 => {
+                    // Another displayName mapped to the same Warden name: disambiguate
+                    // with the new id.
+                    let suffix: String = id.to_string().chars().take(6).collect();
+                    let stem: String = name.chars().take(32 - 7).collect();
+                    name = format!("{}-{suffix}", stem.trim_end_matches('-'));
+                }
+                Err(e) => {
+                    return Err(group_repo_error(
+                        e,
+                        &id.to_string(),
+                        Some(&input.display_name),
+                    ));
+                }
+            }
+        }
+        Err(ScimError::uniqueness(format!(
+            "A group with displayName {:?} already exists.",
+            input.display_name
+        )))
+    }
+
+    /// Changes a group through [`ScimRepo::change_group`]: `compute` sees the state
+    /// current inside the write transaction, so concurrent changes never lose one
+    /// another's members; `If-Match` is checked there too.
+    async fn change_group<F>(
+        &self,
+        id: &str,
+        if_match: Option<&str>,
+        meta: &RequestMeta,
+        compute: F,
+    ) -> ScimResult<Resource>
+    where
+        F: FnOnce(&ScimGroupRecord, GroupState) -> ScimResult<GroupState> + Send + 'static,
+    {
+        let gid = Self::group_id(id)?;
+        let org = self.organization().await?;
+        let if_match = if_match.map(str::to_owned);
+        let clock = Arc::clone(&self.clock);
+        let meta = meta.clone();
+        let change: GroupChangeFn = Box::new(move |current: &ScimGroupRecord| {
+            if let Some(header) = &if_match
+                && !etag_matches(header, &group::version(current))
+            {
+                return Err(Box::new(ScimError::precondition_failed()) as Rejection);
+            }
+            let before = GroupState::of(current);
+            let after = compute(current, before.clone()).map_err(|e| Box::new(e) as Rejection)?;
+            let mut audit = AuditEntry::new(
+                clock.now(),
+                None,
+                AuditAction::Write,
+                "group",
+                current.group.id,
+                current.group.name.clone(),
+            )
+            .in_org(org)
+            .by_subsystem(SCIM_SUBSYSTEM);
+            audit.request = meta;
+            let audit = group_audit_diff(audit, &before, &after);
+            Ok(ScimGroupChange {
+                display_name: after.display_name,
+                external_id: after.external_id,
+                members: after.members,
+                audit,
+            })
+        });
+        match self
+            .repo
+            .change_group(org, gid, self.clock.now(), change)
+            .await
+        {
+            Ok(Ok(record)) => Ok(self.group_resource(&record)),
+            Ok(Err(rejection)) => Err(rejection_to_error(rejection)),
+            Err(e) => Err(group_repo_error(e, id, None)),
+        }
+    }
+
+    /// `PUT /Groups/{id}`: replaces displayName, externalId and the member list.
+    pub async fn replace_group(
+        &self,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        meta: &RequestMeta,
+    ) -> ScimResult<Resource> {
+        let input = group::parse_group(body)?;
+        self.change_group(id, if_match, meta, move |_, _| {
+            Ok(GroupState {
+                display_name: input.display_name,
+                external_id: input.external_id,
+                members: input.members,
+            })
+        })
+        .await
+    }
+
+    /// `PATCH /Groups/{id}`: an RFC 7644 PatchOp, applied atomically (one bad
+    /// operation and nothing changes).
+    pub async fn patch_group(
+        &self,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        meta: &RequestMeta,
+    ) -> ScimResult<Resource> {
+        let body = body.clone();
+        self.change_group(id, if_match, meta, move |current, mut state| {
+            group::apply_group_patch(&mut state, current, &body)?;
+            Ok(state)
+        })
+        .await
+    }
+
+    /// `DELETE /Groups/{id}`: deletes the Warden group (its members stay users and
+    /// organization members).
+    pub async fn delete_group(
+        &self,
+        id: &str,
+        if_match: Option<&str>,
+        meta: &RequestMeta,
+    ) -> ScimResult<()> {
+        let gid = Self::group_id(id)?;
+        let org = self.organization().await?;
+        let current = self
+            .repo
+            .get_group(org, gid, false)
+            .await
+            .map_err(|e| group_repo_error(e, id, None))?;
+        let version = match if_match {
+            Some(header) if !etag_matches(header, &group::version(&current)) => {
+                return Err(ScimError::precondition_failed());
+            }
+            Some(_) => Some(current.group.updated_at),
+            None => None,
+        };
+        let mut audit = AuditEntry::new(
+            self.clock.now(),
+            None,
+            AuditAction::Delete,
+            "group",
+            gid,
+            current.group.name.clone(),
+        )
+        .in_org(org)
+        .by_subsystem(SCIM_SUBSYSTEM);
+        audit.request = meta.clone();
+        self.repo
+            .delete_group(org, gid, version, audit)
+            .await
+            .map_err(|e| group_repo_error(e, id, None))
     }
 }
 

@@ -209,30 +209,49 @@ pub fn render(record: &ScimUserRecord, base: &str) -> Value {
 }
 
 /// Normalizes an attribute name from `attributes`/`excludedAttributes`: without the
-/// User schema URN, lowercased, dotted.
-fn normalize(name: &str) -> String {
+/// resource's schema URN, lowercased, dotted.
+pub(crate) fn normalize_for(name: &str, schema: &str) -> String {
     let lower = name.trim().to_ascii_lowercase();
-    let urn = USER_SCHEMA.to_ascii_lowercase();
+    let urn = schema.to_ascii_lowercase();
     match lower.strip_prefix(&urn) {
         Some(rest) => rest.trim_start_matches(':').to_owned(),
         None => lower,
     }
 }
 
-const ALWAYS_RETURNED: &[&str] = &["schemas", "id", "username"];
-
 /// Applies `attributes` (keep only these, plus those always returned) or else
-/// `excludedAttributes` (drop these, unless always returned).
+/// `excludedAttributes` (drop these, unless always returned) to a User.
 pub fn project(doc: Value, attributes: &[String], excluded: &[String]) -> Value {
+    project_with(
+        doc,
+        attributes,
+        excluded,
+        USER_SCHEMA,
+        &["schemas", "id", "username"],
+    )
+}
+
+/// [`project`] for a resource of `schema` whose `always` attributes (lowercase) are
+/// returned whatever is asked.
+pub(crate) fn project_with(
+    doc: Value,
+    attributes: &[String],
+    excluded: &[String],
+    schema: &str,
+    always: &[&str],
+) -> Value {
     let Value::Object(map) = doc else {
         return doc;
     };
     if !attributes.is_empty() {
-        let wanted: Vec<String> = attributes.iter().map(|a| normalize(a)).collect();
+        let wanted: Vec<String> = attributes
+            .iter()
+            .map(|a| normalize_for(a, schema))
+            .collect();
         let mut out = Map::new();
         for (key, value) in map {
             let k = key.to_ascii_lowercase();
-            if ALWAYS_RETURNED.contains(&k.as_str()) || wanted.contains(&k) {
+            if always.contains(&k.as_str()) || wanted.contains(&k) {
                 out.insert(key, value);
                 continue;
             }
@@ -248,11 +267,11 @@ pub fn project(doc: Value, attributes: &[String], excluded: &[String]) -> Value 
         }
         return Value::Object(out);
     }
-    let dropped: Vec<String> = excluded.iter().map(|a| normalize(a)).collect();
+    let dropped: Vec<String> = excluded.iter().map(|a| normalize_for(a, schema)).collect();
     let mut out = Map::new();
     for (key, value) in map {
         let k = key.to_ascii_lowercase();
-        if ALWAYS_RETURNED.contains(&k.as_str()) {
+        if always.contains(&k.as_str()) {
             out.insert(key, value);
             continue;
         }

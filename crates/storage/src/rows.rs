@@ -224,6 +224,7 @@ pub struct AuditRow {
     pub ip: String,
     pub user_agent: String,
     pub status_code: i32,
+    pub additional_fields: String,
 }
 
 impl AuditRow {
@@ -242,6 +243,7 @@ impl AuditRow {
             resource_id: a.resource_id.clone(),
             resource_target: a.resource_target.clone(),
             diff: a.diff.to_string(),
+            additional_fields: a.additional_fields.to_string(),
         }
     }
 }
@@ -275,6 +277,8 @@ impl AuditRow {
             resource_id: self.resource_id,
             resource_target: self.resource_target,
             diff: serde_json::from_str(&self.diff).unwrap_or_default(),
+            additional_fields: serde_json::from_str(&self.additional_fields)
+                .unwrap_or_else(|_| serde_json::json!({})),
         })
     }
 }

@@ -89,6 +89,7 @@ diesel::table! {
         ip -> Text,
         user_agent -> Text,
         status_code -> Integer,
+        additional_fields -> Text,
     }
 }
 
@@ -147,6 +148,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scim_groups (group_id) {
+        group_id -> Text,
+        organization_id -> Text,
+        external_id -> Text,
+    }
+}
+
 diesel::joinable!(user_site_roles -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(organization_members -> users (user_id));
@@ -155,6 +164,7 @@ diesel::joinable!(groups -> organizations (organization_id));
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(scim_users -> users (user_id));
+diesel::joinable!(scim_groups -> groups (group_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -169,6 +179,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     groups,
     group_members,
     scim_users,
+    scim_groups,
 );
 
 diesel::define_sql_function! {

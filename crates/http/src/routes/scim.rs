@@ -368,16 +368,166 @@ pub async fn search_users(caller: ScimCaller, body: ScimBody) -> ScimResult<Http
     Ok(scim_json(StatusCode::OK, &list))
 }
 
-/// Searches every resource type (RFC 7644 §3.4.3); Warden serves Users only.
+/// Searches every resource type (RFC 7644 §3.4.3): Users, then Groups.
 #[utoipa::path(post, path = "/scim/v2/.search", tag = "SCIM",
-    responses((status = 200, description = "ListResponse of users", content_type = "application/scim+json"),
+    responses((status = 200, description = "ListResponse of users and groups", content_type = "application/scim+json"),
               (status = 400, description = "invalidFilter, invalidValue or invalidSyntax"),
               (status = 401, description = "Missing or wrong SCIM key")),
     security(("ScimBearer" = [])))]
 #[post("/.search")]
 pub async fn search_all(caller: ScimCaller, body: ScimBody) -> ScimResult<HttpResponse> {
-    let list = caller.service.search_users(&body.0).await?;
+    let list = caller.service.search_all(&body.0).await?;
     Ok(scim_json(StatusCode::OK, &list))
+}
+
+/// Groups of the SCIM organization (never its Everyone group): filtered, sorted and
+/// paged in SQL.
+#[utoipa::path(get, path = "/scim/v2/Groups", tag = "SCIM",
+    params(("filter" = Option<String>, Query, description = "RFC 7644 §3.4.2.2 filter (displayName, externalId, id, members.value, meta dates)"),
+           ("startIndex" = Option<i64>, Query, description = "1-based index of the first result"),
+           ("count" = Option<i64>, Query, description = "Page size (at most 200)"),
+           ("sortBy" = Option<String>, Query, description = "displayName, id, meta.created or meta.lastModified"),
+           ("sortOrder" = Option<String>, Query, description = "ascending or descending"),
+           ("attributes" = Option<String>, Query, description = "Attributes to return"),
+           ("excludedAttributes" = Option<String>, Query, description = "Attributes to leave out (members: not loaded)")),
+    responses((status = 200, description = "ListResponse of groups", content_type = "application/scim+json"),
+              (status = 400, description = "invalidFilter or invalidValue"),
+              (status = 401, description = "Missing or wrong SCIM key")),
+    security(("ScimBearer" = [])))]
+#[get("/Groups")]
+pub async fn list_groups(caller: ScimCaller, req: HttpRequest) -> ScimResult<HttpResponse> {
+    let q = Params::parse(&req)?;
+    let params = ListParams {
+        filter: q.get("filter"),
+        start_index: q.get("startIndex"),
+        count: q.get("count"),
+        sort_by: q.get("sortBy"),
+        sort_order: q.get("sortOrder"),
+        attributes: q.list("attributes"),
+        excluded_attributes: q.list("excludedAttributes"),
+    };
+    let list = caller.service.list_groups(params).await?;
+    Ok(scim_json(StatusCode::OK, &list))
+}
+
+/// Searches groups with a `SearchRequest` body (RFC 7644 §3.4.3), as `GET /Groups`.
+#[utoipa::path(post, path = "/scim/v2/Groups/.search", tag = "SCIM",
+    responses((status = 200, description = "ListResponse of groups", content_type = "application/scim+json"),
+              (status = 400, description = "invalidFilter, invalidValue or invalidSyntax"),
+              (status = 401, description = "Missing or wrong SCIM key")),
+    security(("ScimBearer" = [])))]
+#[post("/Groups/.search")]
+pub async fn search_groups(caller: ScimCaller, body: ScimBody) -> ScimResult<HttpResponse> {
+    let list = caller.service.search_groups(&body.0).await?;
+    Ok(scim_json(StatusCode::OK, &list))
+}
+
+/// Creates a group (source `oidc`) with its members.
+#[utoipa::path(post, path = "/scim/v2/Groups", tag = "SCIM",
+    responses((status = 201, description = "The group", content_type = "application/scim+json"),
+              (status = 400, description = "invalidValue or invalidSyntax (an unknown member, a bad displayName)"),
+              (status = 409, description = "uniqueness: another group has this displayName")),
+    security(("ScimBearer" = [])))]
+#[post("/Groups")]
+pub async fn create_group(caller: ScimCaller, body: ScimBody) -> ScimResult<HttpResponse> {
+    let resource = caller.service.create_group(&body.0, &caller.meta).await?;
+    Ok(resource_response(StatusCode::CREATED, &resource))
+}
+
+/// One group; `If-None-Match` with the current version answers 304.
+#[utoipa::path(get, path = "/scim/v2/Groups/{id}", tag = "SCIM",
+    params(("id" = String, Path, description = "Group id")),
+    responses((status = 200, description = "The group", content_type = "application/scim+json"),
+              (status = 304, description = "Not modified since the If-None-Match version"),
+              (status = 404, description = "No such group (the Everyone group is never exposed)")),
+    security(("ScimBearer" = [])))]
+#[get("/Groups/{id}")]
+pub async fn get_group(
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> ScimResult<HttpResponse> {
+    let q = Params::parse(&req)?;
+    let resource = caller
+        .service
+        .get_group(&id, &q.list("attributes"), &q.list("excludedAttributes"))
+        .await?;
+    if let Some(tags) = header(&req, "if-none-match")
+        && tags
+            .split(',')
+            .any(|t| t.trim() == "*" || t.trim() == resource.version)
+    {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((ETAG, resource.version))
+            .finish());
+    }
+    Ok(resource_response(StatusCode::OK, &resource))
+}
+
+/// Replaces a group's displayName, externalId and members.
+#[utoipa::path(put, path = "/scim/v2/Groups/{id}", tag = "SCIM",
+    params(("id" = String, Path, description = "Group id")),
+    responses((status = 200, description = "The group", content_type = "application/scim+json"),
+              (status = 400, description = "invalidValue or invalidSyntax"),
+              (status = 404, description = "No such group"),
+              (status = 409, description = "uniqueness: another group has this displayName"),
+              (status = 412, description = "If-Match names another version")),
+    security(("ScimBearer" = [])))]
+#[put("/Groups/{id}")]
+pub async fn replace_group(
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimBody,
+) -> ScimResult<HttpResponse> {
+    let resource = caller
+        .service
+        .replace_group(&id, &body.0, header(&req, "if-match"), &caller.meta)
+        .await?;
+    Ok(resource_response(StatusCode::OK, &resource))
+}
+
+/// Applies an RFC 7644 PatchOp to a group, atomically and serialized per group.
+#[utoipa::path(patch, path = "/scim/v2/Groups/{id}", tag = "SCIM",
+    params(("id" = String, Path, description = "Group id")),
+    responses((status = 200, description = "The group", content_type = "application/scim+json"),
+              (status = 400, description = "invalidPath, noTarget, mutability, invalidValue or invalidSyntax"),
+              (status = 404, description = "No such group"),
+              (status = 409, description = "uniqueness: another group has this displayName"),
+              (status = 412, description = "If-Match names another version")),
+    security(("ScimBearer" = [])))]
+#[patch("/Groups/{id}")]
+pub async fn patch_group(
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimBody,
+) -> ScimResult<HttpResponse> {
+    let resource = caller
+        .service
+        .patch_group(&id, &body.0, header(&req, "if-match"), &caller.meta)
+        .await?;
+    Ok(resource_response(StatusCode::OK, &resource))
+}
+
+/// Deletes a group.
+#[utoipa::path(delete, path = "/scim/v2/Groups/{id}", tag = "SCIM",
+    params(("id" = String, Path, description = "Group id")),
+    responses((status = 204, description = "Deleted"),
+              (status = 404, description = "No such group"),
+              (status = 412, description = "If-Match names another version")),
+    security(("ScimBearer" = [])))]
+#[delete("/Groups/{id}")]
+pub async fn delete_group(
+    caller: ScimCaller,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> ScimResult<HttpResponse> {
+    caller
+        .service
+        .delete_group(&id, header(&req, "if-match"), &caller.meta)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Paths that exist, for telling 405 from 404.
@@ -387,7 +537,9 @@ fn known_path(rest: &str) -> bool {
     let second = parts.next();
     match (first, second) {
         ("ServiceProviderConfig" | ".search", None) => true,
-        ("Schemas" | "ResourceTypes" | "Users", _) => second.is_none_or(|s| !s.contains('/')),
+        ("Schemas" | "ResourceTypes" | "Users" | "Groups", _) => {
+            second.is_none_or(|s| !s.contains('/'))
+        }
         _ => false,
     }
 }
@@ -423,5 +575,12 @@ pub fn scope(path: &str) -> actix_web::Scope {
         .service(replace_user)
         .service(patch_user)
         .service(delete_user)
+        .service(list_groups)
+        .service(search_groups)
+        .service(create_group)
+        .service(get_group)
+        .service(replace_group)
+        .service(patch_group)
+        .service(delete_group)
         .default_service(web::to(unknown_endpoint))
 }

@@ -8,6 +8,7 @@ pub mod oauth2;
 pub mod organizations;
 pub mod roles;
 pub mod scim;
+pub(crate) mod scim_groups;
 pub mod users;
 
 use diesel::prelude::*;

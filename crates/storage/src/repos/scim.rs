@@ -6,17 +6,18 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use time::{Duration, OffsetDateTime};
 use warden_domain::RepoError;
-use warden_domain::ids::{OrganizationId, UserId};
+use warden_domain::ids::{GroupId, OrganizationId, UserId};
 use warden_domain::model::{AuditEntry, UserStatus};
 use warden_domain::ports::RepoResult;
 use warden_domain::scim::{
-    CompareOp, FilterValue, NewScimUser, ScimRepo, ScimUserQuery, ScimUserRecord, ScimUserUpdate,
-    UserAttr, UserFilter,
+    CompareOp, FilterValue, GroupChangeFn, NewScimGroup, NewScimUser, Rejection, ScimGroupQuery,
+    ScimGroupRecord, ScimRepo, ScimUserQuery, ScimUserRecord, ScimUserUpdate, UserAttr, UserFilter,
 };
 
 use crate::db::{AnyConnection, Database, MultiBackend};
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
+use crate::repos::scim_groups;
 use crate::repos::users::{escape_like, hydrate, insert_user};
 use crate::rows::{MemberRow, UserRow, from_db, parse_uuid, to_db};
 use crate::schema::{api_keys, lower, organization_members, organizations, scim_users, users};
@@ -499,6 +500,62 @@ impl ScimRepo for DieselScimRepo {
                 insert_audit(conn, &audit)?;
                 load_record(conn, &id)
             })
+            .await
+    }
+
+    async fn list_groups(
+        &self,
+        org: OrganizationId,
+        query: ScimGroupQuery,
+    ) -> RepoResult<(Vec<ScimGroupRecord>, i64)> {
+        self.db
+            .run(move |conn| scim_groups::list(conn, org, &query))
+            .await
+    }
+
+    async fn get_group(
+        &self,
+        org: OrganizationId,
+        id: GroupId,
+        with_members: bool,
+    ) -> RepoResult<ScimGroupRecord> {
+        self.db
+            .run(move |conn| scim_groups::get(conn, org, id, with_members))
+            .await
+    }
+
+    async fn create_group(
+        &self,
+        org: OrganizationId,
+        group: NewScimGroup,
+        audit: AuditEntry,
+    ) -> RepoResult<ScimGroupRecord> {
+        self.db
+            .write(move |conn| scim_groups::create(conn, org, &group, &audit))
+            .await
+    }
+
+    async fn change_group(
+        &self,
+        org: OrganizationId,
+        id: GroupId,
+        now: OffsetDateTime,
+        change: GroupChangeFn,
+    ) -> RepoResult<Result<ScimGroupRecord, Rejection>> {
+        self.db
+            .write(move |conn| scim_groups::change(conn, org, id, now, change))
+            .await
+    }
+
+    async fn delete_group(
+        &self,
+        org: OrganizationId,
+        id: GroupId,
+        version: Option<OffsetDateTime>,
+        audit: AuditEntry,
+    ) -> RepoResult<()> {
+        self.db
+            .write(move |conn| scim_groups::delete(conn, org, id, version, &audit))
             .await
     }
 }

@@ -1,0 +1,2 @@
+ALTER TABLE audit_logs DROP COLUMN additional_fields;
+DROP TABLE scim_groups;
