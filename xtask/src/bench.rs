@@ -56,6 +56,9 @@ pub enum BenchTask {
         group_members: usize,
         #[arg(long, env = "WARDEN_TEST_POSTGRES_URL", default_value = DEFAULT_POSTGRES)]
         postgres: String,
+        /// Which engines to measure.
+        #[arg(long, value_enum, default_value_t = Engines::Both)]
+        backend: Engines,
     },
     /// OAuth2 refresh grants/s and introspections/s on SQLite and PostgreSQL.
     Oauth2 {
@@ -107,7 +110,8 @@ pub fn run(task: BenchTask) -> anyhow::Result<()> {
             users,
             group_members,
             postgres,
-        } => scim(users, group_members, &postgres),
+            backend,
+        } => scim(users, group_members, &postgres, backend),
         BenchTask::Oauth2 {
             duration,
             families,
@@ -506,14 +510,28 @@ pub fn start_warden_scim(database_url: &str, key: &str) -> anyhow::Result<Server
     Ok(server)
 }
 
-fn scim(users: usize, group_members: usize, postgres: &str) -> anyhow::Result<()> {
+fn scim(
+    users: usize,
+    group_members: usize,
+    postgres: &str,
+    engines: Engines,
+) -> anyhow::Result<()> {
     build_release()?;
     let scratch = Scratch::new("scim", postgres)?;
     let mut lines = Vec::new();
-    for (label, url) in [
-        ("SQLite", scratch.sqlite_url.as_str()),
-        ("PostgreSQL", scratch.pg_url.as_str()),
-    ] {
+    let runs = [
+        (
+            "SQLite",
+            scratch.sqlite_url.as_str(),
+            engines.includes_sqlite(),
+        ),
+        (
+            "PostgreSQL",
+            scratch.pg_url.as_str(),
+            engines.includes_postgres(),
+        ),
+    ];
+    for (label, url, _) in runs.into_iter().filter(|(_, _, wanted)| *wanted) {
         lines.extend(crate::bench_scim::run(users, group_members, label, url)?);
     }
     for line in lines {
