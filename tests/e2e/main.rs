@@ -14,5 +14,6 @@ mod organizations;
 mod roles;
 mod routes;
 mod scim;
+mod scim_bulk;
 mod scim_groups;
 mod users;

@@ -86,6 +86,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/scim/v2/Groups/{id}"),
     ("PATCH", "/scim/v2/Groups/{id}"),
     ("DELETE", "/scim/v2/Groups/{id}"),
+    ("POST", "/scim/v2/Bulk"),
     ("GET", "/.well-known/oauth-authorization-server"),
     ("GET", "/api/v2/.well-known/oauth-authorization-server"),
     ("GET", "/.well-known/oauth-protected-resource"),

@@ -151,8 +151,10 @@ on_both_backends! {
             assert_eq!(spc.body["sort"]["supported"], true);
             assert_eq!(spc.body["etag"]["supported"], true);
             assert_eq!(spc.body["changePassword"]["supported"], false);
-            // Bulk is not implemented, and the document says so.
-            assert_eq!(spc.body["bulk"]["supported"], false);
+            // Bulk is implemented, with the limits /Bulk enforces (see scim_bulk).
+            assert_eq!(spc.body["bulk"]["supported"], true);
+            assert_eq!(spc.body["bulk"]["maxOperations"], 1000);
+            assert_eq!(spc.body["bulk"]["maxPayloadSize"], 1_048_576);
             assert_eq!(spc.body["authenticationSchemes"][0]["type"], "oauthbearertoken");
         }
         let schemas = app.scim(Method::GET, "/scim/v2/Schemas", None, &[]).await?;

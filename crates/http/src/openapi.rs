@@ -73,6 +73,7 @@ use crate::{dto, error, routes};
         routes::scim::replace_group,
         routes::scim::patch_group,
         routes::scim::delete_group,
+        routes::scim::bulk,
         routes::oauth2::server_metadata_root,
         routes::oauth2::server_metadata_api,
         routes::oauth2::resource_metadata,

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::bulk::{MAX_OPERATIONS, MAX_PAYLOAD_SIZE};
 use crate::error::{ScimError, ScimResult};
 use crate::filter::MAX_FILTER_LEN;
 
@@ -26,7 +27,11 @@ pub fn service_provider_config(base: &str) -> Value {
     json!({
         "schemas": [SPC_SCHEMA],
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": true,
+            "maxOperations": MAX_OPERATIONS,
+            "maxPayloadSize": MAX_PAYLOAD_SIZE,
+        },
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": false},
         "sort": {"supported": true},

@@ -7,10 +7,12 @@
 //! - [`user`]: the User resource: lenient parsing, rendering, attribute projection.
 //! - [`discovery`]: `/ServiceProviderConfig`, `/Schemas`, `/ResourceTypes`.
 //! - [`error`]: the RFC 7644 §3.12 error document with its `scimType`.
+//! - [`group`]: the Group resource and its PATCH.
+//! - [`bulk`]: `BulkRequest` parsing, `bulkId:` references and the `BulkResponse`
+//!   (RFC 7644 §3.7); each operation runs as its single request would.
 //! - [`service`]: the use cases, over [`ScimRepo`](warden_domain::scim::ScimRepo).
-//!
-//! Groups and Bulk are not implemented yet, and `/ServiceProviderConfig` says so.
 
+pub mod bulk;
 pub mod discovery;
 pub mod error;
 pub mod filter;

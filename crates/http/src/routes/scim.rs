@@ -13,6 +13,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use warden_domain::model::RequestMeta;
+use warden_scim::bulk::{MAX_PAYLOAD_SIZE, bulk_response};
 use warden_scim::service::attribute_list;
 use warden_scim::{Access, ListParams, Resource, ScimError, ScimService};
 
@@ -59,6 +60,37 @@ impl FromRequest for ScimCaller {
     }
 }
 
+/// Reads a JSON body of at most `limit` bytes: larger is `too_large`, anything that
+/// is not JSON a 400 `invalidSyntax`.
+async fn read_json(
+    req: &HttpRequest,
+    mut payload: Payload,
+    limit: usize,
+    too_large: fn() -> ScimError,
+) -> ScimResult<Value> {
+    let declared = header(req, "content-length").and_then(|v| v.trim().parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return Err(too_large().into());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            ScimApiError::Scim(ScimError::invalid_syntax(format!(
+                "Failed to read the request body: {e}"
+            )))
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large().into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        ScimApiError::Scim(ScimError::invalid_syntax(format!(
+            "The request body is not valid JSON: {e}"
+        )))
+    })
+}
+
 /// A JSON body; anything else is 400 `invalidSyntax`.
 pub struct ScimBody(pub Value);
 
@@ -66,32 +98,46 @@ impl FromRequest for ScimBody {
     type Error = ScimApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ScimApiError>>>>;
 
-    fn from_request(_: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let mut payload = payload.take();
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
         Box::pin(async move {
             let too_large = || {
-                ScimApiError::Scim(ScimError::new(
+                ScimError::new(
                     413,
                     format!("The request body must not exceed {MAX_BODY_BYTES} bytes."),
-                ))
+                )
             };
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ScimApiError::Scim(ScimError::invalid_syntax(format!(
-                        "Failed to read the request body: {e}"
-                    )))
-                })?;
-                if body.len() + chunk.len() > MAX_BODY_BYTES {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            serde_json::from_slice(&body).map(ScimBody).map_err(|e| {
-                ScimApiError::Scim(ScimError::invalid_syntax(format!(
-                    "The request body is not valid JSON: {e}"
-                )))
-            })
+            read_json(&req, payload, MAX_BODY_BYTES, too_large)
+                .await
+                .map(ScimBody)
+        })
+    }
+}
+
+/// A BulkRequest body, limited to the advertised `maxPayloadSize` (RFC 7644 §3.7.4:
+/// larger is a 413 naming the limit).
+pub struct BulkBody(pub Value);
+
+impl FromRequest for BulkBody {
+    type Error = ScimApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ScimApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let too_large = || {
+                ScimError::new(
+                    413,
+                    format!(
+                        "The size of the bulk request exceeds maxPayloadSize ({MAX_PAYLOAD_SIZE} bytes)."
+                    ),
+                )
+            };
+            read_json(&req, payload, MAX_PAYLOAD_SIZE, too_large)
+                .await
+                .map(BulkBody)
         })
     }
 }
@@ -530,13 +576,38 @@ pub async fn delete_group(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Runs many operations in one request (RFC 7644 §3.7): each as its single request
+/// would (atomic, audited), in order, with `bulkId:` references to resources created
+/// earlier in the request; stops after `failOnErrors` failures.
+#[utoipa::path(post, path = "/scim/v2/Bulk", tag = "SCIM",
+    responses((status = 200, description = "BulkResponse with each operation's status", content_type = "application/scim+json"),
+              (status = 400, description = "invalidSyntax (a malformed BulkRequest) or invalidValue (a repeated bulkId); nothing is run"),
+              (status = 401, description = "Missing or wrong SCIM key"),
+              (status = 413, description = "More than maxOperations operations or maxPayloadSize bytes; nothing is run")),
+    security(("ScimBearer" = [])))]
+#[post("/Bulk")]
+pub async fn bulk(caller: ScimCaller, body: BulkBody) -> ScimResult<HttpResponse> {
+    let outcomes = caller.service.bulk(&body.0, &caller.meta).await?;
+    for (index, outcome) in outcomes.iter().enumerate() {
+        if let Some(internal) = outcome.error.as_ref().and_then(|e| e.internal.as_ref()) {
+            tracing::error!(
+                operation = index,
+                status = outcome.status,
+                %internal,
+                "SCIM bulk operation failed"
+            );
+        }
+    }
+    Ok(scim_json(StatusCode::OK, &bulk_response(&outcomes)))
+}
+
 /// Paths that exist, for telling 405 from 404.
 fn known_path(rest: &str) -> bool {
     let mut parts = rest.trim_start_matches('/').splitn(2, '/');
     let first = parts.next().unwrap_or_default();
     let second = parts.next();
     match (first, second) {
-        ("ServiceProviderConfig" | ".search", None) => true,
+        ("ServiceProviderConfig" | ".search" | "Bulk", None) => true,
         ("Schemas" | "ResourceTypes" | "Users" | "Groups", _) => {
             second.is_none_or(|s| !s.contains('/'))
         }
@@ -582,5 +653,6 @@ pub fn scope(path: &str) -> actix_web::Scope {
         .service(replace_group)
         .service(patch_group)
         .service(delete_group)
+        .service(bulk)
         .default_service(web::to(unknown_endpoint))
 }
