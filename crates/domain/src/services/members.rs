@@ -78,7 +78,22 @@ impl Services {
         org: &str,
         user: &str,
     ) -> DomainResult<MemberWithUser> {
-        let (org, user) = self.resolve_member_target(actor, org, user).await?;
+        let org = self.resolve_organization(actor, org).await?;
+        // A UUID asked for by a caller who reads every member: the membership read is
+        // the one lookup. Anything not found takes the long way, for the precise error.
+        if let Ok(id) = user.parse::<UserId>()
+            && actor.can(Action::Read, &all_members(&org))
+        {
+            match self.ports.members.get(org.id, id).await {
+                Ok(mut member) => {
+                    self.name_custom_roles(org.id, [&mut member.member]).await?;
+                    return Ok(member);
+                }
+                Err(RepoError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let user = self.resolve_user_for_org(actor, &org, user).await?;
         let mut member = self.visible_member(actor, &org, &user).await?;
         self.name_custom_roles(org.id, [&mut member.member]).await?;
         Ok(member)
