@@ -679,8 +679,9 @@ impl OAuth2Repo for DieselOAuth2Repo {
     async fn create_code(&self, code: OAuth2Code) -> RepoResult<()> {
         let row = CodeRow::from_entity(&code)?;
         let now = to_db(code.created_at);
+        // Codes are never cached: nothing to retire.
         self.db
-            .write(move |conn| {
+            .write_touching(Touched::Only(Vec::new()), move |conn| {
                 diesel::delete(
                     oauth2_codes::table
                         .filter(oauth2_codes::app_id.eq(&row.app_id))
@@ -961,8 +962,9 @@ impl OAuth2Repo for DieselOAuth2Repo {
     async fn create_device(&self, device: DeviceAuthorization) -> RepoResult<()> {
         let row = DeviceRow::from_entity(&device)?;
         let now = to_db(device.created_at);
+        // Device authorizations are never cached: nothing to retire.
         self.db
-            .write(move |conn| {
+            .write_touching(Touched::Only(Vec::new()), move |conn| {
                 // Expired authorizations of the client are of no use to anyone.
                 diesel::delete(
                     oauth2_device_codes::table
