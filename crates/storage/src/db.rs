@@ -358,40 +358,42 @@ fn create_parent(path: &Path) -> Result<(), RepoError> {
     }
 }
 
-/// One write transaction, announcing on PostgreSQL what it touched when it commits.
-/// (PostgreSQL's path: SQLite writes go through [`Writer`].)
+/// One PostgreSQL write transaction, announcing what it touched when (and only if) it
+/// commits. SQLite writes go through [`Writer`] instead.
 fn write_transaction<T>(
     conn: &mut AnyConnection,
     payload: &str,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, RepoError>,
 ) -> Result<T, RepoError> {
-    match conn {
-        AnyConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-        }
-        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c),
-    }
-    .map_err(map_diesel)?;
+    AnsiTransactionManager::begin_transaction(postgres(conn)?).map_err(map_diesel)?;
     let mut outcome = f(conn);
-    if let (Ok(_), AnyConnection::Postgresql(c)) = (&outcome, &mut *conn) {
+    if outcome.is_ok() {
         // Delivered to every listening replica when (and only if) this commits.
         let notify = diesel::sql_query("SELECT pg_notify($1, $2)")
             .bind::<diesel::sql_types::Text, _>(CHANGES_CHANNEL)
             .bind::<diesel::sql_types::Text, _>(payload);
-        if let Err(e) = diesel::RunQueryDsl::execute(notify, c) {
+        if let Err(e) = diesel::RunQueryDsl::execute(notify, postgres(conn)?) {
             outcome = Err(map_diesel(e));
         }
     }
-    let end = match (&outcome, &mut *conn) {
-        (Ok(_), AnyConnection::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
-        (Ok(_), AnyConnection::Postgresql(c)) => AnsiTransactionManager::commit_transaction(c),
-        (Err(_), AnyConnection::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
-        (Err(_), AnyConnection::Postgresql(c)) => AnsiTransactionManager::rollback_transaction(c),
+    let c = postgres(conn)?;
+    let end = match &outcome {
+        Ok(_) => AnsiTransactionManager::commit_transaction(c),
+        Err(_) => AnsiTransactionManager::rollback_transaction(c),
     };
     match (outcome, end) {
         (Ok(value), Ok(())) => Ok(value),
         (Ok(_), Err(e)) => Err(map_diesel(e)),
         (Err(e), _) => Err(e),
+    }
+}
+
+fn postgres(conn: &mut AnyConnection) -> Result<&mut PgConnection, RepoError> {
+    match conn {
+        AnyConnection::Postgresql(c) => Ok(c),
+        AnyConnection::Sqlite(_) => Err(RepoError::Internal(
+            "SQLite writes go through the writer thread".into(),
+        )),
     }
 }
 
