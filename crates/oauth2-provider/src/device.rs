@@ -24,7 +24,7 @@ use warden_domain::{Actor, RepoError};
 use crate::authorize::parse_scopes;
 use crate::error::{ErrorCode, OAuth2Error};
 use crate::secret::{self, GeneratedSecret};
-use crate::token::{FormRequest, TokenResponse, missing, params};
+use crate::token::{FormRequest, TokenResponse, params, required};
 use crate::{OAuth2Provider, span};
 
 /// The user code alphabet: consonants only, so no words and nothing to confuse.
@@ -252,11 +252,7 @@ impl OAuth2Provider {
         app: OAuth2App,
         secret_used: Option<OAuth2SecretId>,
     ) -> Result<TokenResponse, OAuth2Error> {
-        let raw = params
-            .get("device_code")
-            .copied()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| missing("device_code"))?;
+        let raw = required(params, "device_code")?;
         let bad = || OAuth2Error::invalid_grant("The device code is invalid or was already used.");
         let (prefix, plain) = secret::parse(raw).ok_or_else(bad)?;
         let device = match self.ports.repo.device_by_prefix(prefix).await {

@@ -127,6 +127,18 @@ fn basic_credentials(header: &str) -> Option<Result<(String, String), OAuth2Erro
     )
 }
 
+/// A parameter that must be present and non-empty.
+pub(crate) fn required<'a>(
+    params: &HashMap<&str, &'a str>,
+    name: &str,
+) -> Result<&'a str, OAuth2Error> {
+    params
+        .get(name)
+        .copied()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| missing(name))
+}
+
 pub(crate) fn missing(name: &str) -> OAuth2Error {
     OAuth2Error::invalid_request(format!("Missing required parameter: {name}"))
 }
@@ -230,11 +242,7 @@ impl OAuth2Provider {
         app: OAuth2App,
         secret_used: Option<OAuth2SecretId>,
     ) -> Result<TokenResponse, OAuth2Error> {
-        let raw = params
-            .get("code")
-            .copied()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| missing("code"))?;
+        let raw = required(params, "code")?;
         let bad_code =
             || OAuth2Error::invalid_grant("The authorization code is invalid or expired.");
         let (prefix, plain) = secret::parse(raw).ok_or_else(bad_code)?;
@@ -314,11 +322,7 @@ impl OAuth2Provider {
         app: OAuth2App,
         secret_used: Option<OAuth2SecretId>,
     ) -> Result<TokenResponse, OAuth2Error> {
-        let raw = params
-            .get("refresh_token")
-            .copied()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| missing("refresh_token"))?;
+        let raw = required(params, "refresh_token")?;
         let bad = || OAuth2Error::invalid_grant("The refresh token is invalid or expired.");
         let (prefix, plain) = secret::parse(raw).ok_or_else(bad)?;
         let old = match self.ports.repo.refresh_by_prefix(prefix).await {
@@ -479,11 +483,7 @@ impl OAuth2Provider {
     pub async fn revoke(&self, req: &FormRequest) -> Result<(), OAuth2Error> {
         let params = params(&req.pairs)?;
         let (app, _) = self.authenticate_client(req, &params).await?;
-        let token = params
-            .get("token")
-            .copied()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| missing("token"))?;
+        let token = required(&params, "token")?;
         let family = match self.family_of(&app, token).await? {
             Some(Found::Refresh(t)) => t.family_id,
             Some(Found::Access(info)) => info.refresh.family_id,
@@ -502,11 +502,7 @@ impl OAuth2Provider {
                 "introspection requires a confidential client",
             ));
         }
-        let token = params
-            .get("token")
-            .copied()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| missing("token"))?;
+        let token = required(&params, "token")?;
         let now = self.now();
         let iss = Some(self.config.access_url.clone());
         let client_id = Some(app.id.to_string());
