@@ -260,13 +260,7 @@ impl Services {
             .members
             .set_roles(org.id, user.id, wanted, now, audit)
             .await?;
-        for role in &custom {
-            if member.roles.contains(&role.name) {
-                member
-                    .custom_role_display_names
-                    .insert(role.name.clone(), role.display_name.clone());
-            }
-        }
+        name_roles_from(&mut member, &custom);
         Ok(member)
     }
 
@@ -279,20 +273,14 @@ impl Services {
     ) -> DomainResult<()> {
         let mut custom: Option<Vec<CustomRole>> = None;
         for member in members {
-            for name in &member.roles {
-                if roles::is_builtin_org_role(name) {
-                    continue;
-                }
-                let known = match &custom {
-                    Some(known) => known,
-                    None => custom.insert(self.ports.roles.list(org).await?),
-                };
-                if let Some(role) = known.iter().find(|r| &r.name == name) {
-                    member
-                        .custom_role_display_names
-                        .insert(role.name.clone(), role.display_name.clone());
-                }
+            if member.roles.iter().all(|r| roles::is_builtin_org_role(r)) {
+                continue;
             }
+            let known = match &custom {
+                Some(known) => known,
+                None => custom.insert(self.ports.roles.list(org).await?),
+            };
+            name_roles_from(member, known);
         }
         Ok(())
     }
@@ -336,6 +324,17 @@ impl Services {
         };
         actor.require_visible(Action::Read, &member_object(org, user.id))?;
         Ok(member)
+    }
+}
+
+/// Records the display names of the roles in `custom` that `member` holds.
+fn name_roles_from(member: &mut OrganizationMember, custom: &[CustomRole]) {
+    for role in custom {
+        if member.roles.contains(&role.name) {
+            member
+                .custom_role_display_names
+                .insert(role.name.clone(), role.display_name.clone());
+        }
     }
 }
 
