@@ -181,6 +181,11 @@ impl Manager {
 /// that every replica knows which of its cached reads may be stale.
 const CHANGES_CHANNEL: &str = "warden_changes";
 
+/// How long another replica's cached reads may miss a write whose announcement was lost
+/// (its writer died between commit and `NOTIFY`): each listener retires everything
+/// this often.
+const ANNOUNCEMENT_LOSS_BOUND: Duration = Duration::from_secs(10);
+
 /// The database handle every repository shares. Cheap to clone.
 #[derive(Clone)]
 pub struct Database {
@@ -358,34 +363,43 @@ fn create_parent(path: &Path) -> Result<(), RepoError> {
     }
 }
 
-/// One PostgreSQL write transaction, announcing what it touched when (and only if) it
-/// commits. SQLite writes go through [`Writer`] instead.
+/// One PostgreSQL write transaction, then, once it committed, the announcement of what
+/// it touched. SQLite writes go through [`Writer`] instead.
+///
+/// The `NOTIFY` is sent after the commit, in a transaction of its own: PostgreSQL
+/// serializes the commits of notifying transactions under one database-wide lock held
+/// across the WAL flush, which would cap every replica's writes together at one commit
+/// per flush. An announcement lost to a crash between the two is covered by the
+/// listeners' periodic retirement of everything ([`ANNOUNCEMENT_LOSS_BOUND`]).
 fn write_transaction<T>(
     conn: &mut AnyConnection,
     payload: &str,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, RepoError>,
 ) -> Result<T, RepoError> {
     AnsiTransactionManager::begin_transaction(postgres(conn)?).map_err(map_diesel)?;
-    let mut outcome = f(conn);
-    if outcome.is_ok() {
-        // Delivered to every listening replica when (and only if) this commits.
-        let notify = diesel::sql_query("SELECT pg_notify($1, $2)")
-            .bind::<diesel::sql_types::Text, _>(CHANGES_CHANNEL)
-            .bind::<diesel::sql_types::Text, _>(payload);
-        if let Err(e) = diesel::RunQueryDsl::execute(notify, postgres(conn)?) {
-            outcome = Err(map_diesel(e));
-        }
-    }
+    let outcome = f(conn);
     let c = postgres(conn)?;
-    let end = match &outcome {
-        Ok(_) => AnsiTransactionManager::commit_transaction(c),
-        Err(_) => AnsiTransactionManager::rollback_transaction(c),
+    let value = match outcome {
+        Ok(value) => match AnsiTransactionManager::commit_transaction(c) {
+            Ok(()) => value,
+            Err(e) => return Err(map_diesel(e)),
+        },
+        Err(e) => {
+            // The caller's error is the one to report; a failed rollback leaves the
+            // connection broken, and the pool's probe drops it.
+            let _ = AnsiTransactionManager::rollback_transaction(c);
+            return Err(e);
+        }
     };
-    match (outcome, end) {
-        (Ok(value), Ok(())) => Ok(value),
-        (Ok(_), Err(e)) => Err(map_diesel(e)),
-        (Err(e), _) => Err(e),
+    // Delivered to every listening replica. The write stands whether or not this
+    // arrives: report it, and let the periodic retirement cover the loss.
+    let notify = diesel::sql_query("SELECT pg_notify($1, $2)")
+        .bind::<diesel::sql_types::Text, _>(CHANGES_CHANNEL)
+        .bind::<diesel::sql_types::Text, _>(payload);
+    if let Err(e) = diesel::RunQueryDsl::execute(notify, c) {
+        tracing::warn!(error = %e, "a committed write could not be announced to other replicas");
     }
+    Ok(value)
 }
 
 fn postgres(conn: &mut AnyConnection) -> Result<&mut PgConnection, RepoError> {
@@ -455,10 +469,15 @@ fn spawn_change_listener(
                     current.record(&Touched::Everything);
                 }
                 let _ = ready.try_send(());
+                let mut swept = Instant::now();
                 loop {
                     let Some(current) = changes.upgrade() else {
                         return;
                     };
+                    if swept.elapsed() >= ANNOUNCEMENT_LOSS_BOUND {
+                        current.record(&Touched::Everything);
+                        swept = Instant::now();
+                    }
                     let mut failed = false;
                     for notification in conn.notifications_iter() {
                         match notification {

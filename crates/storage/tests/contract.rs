@@ -1108,6 +1108,40 @@ mod invalidation {
             "a write touching bob must not retire admin in other replicas"
         );
     }
+
+    /// A writer that dies between its commit and its announcement leaves other
+    /// replicas unaware of the write; each listener retires everything periodically,
+    /// so that such a loss is bounded in time. Simulated with a write no one announces.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unannounced_write_is_retired_within_the_bound() {
+        let store = Store::open(Backend::Postgres).await;
+        let (admin, _) = store.first_user().await;
+        let admin_tag = ChangeTag::User(admin.id);
+        let replica = Database::connect(store._test_db.url(), PoolConfig::default())
+            .await
+            .expect("connect a replica");
+        // Past the retirement every listener makes when it connects.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let before = replica.generation();
+        let mut writer = diesel::PgConnection::establish(store._test_db.url()).expect("connect");
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut writer,
+            "UPDATE users SET name = 'Changed behind the replicas'",
+        )
+        .expect("an unannounced write");
+        assert!(
+            replica.unchanged_since(before, &[admin_tag]),
+            "nothing was announced"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while replica.unchanged_since(before, &[admin_tag]) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the replica never retired its cached reads"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
 }
 
 mod pool {
