@@ -9,6 +9,7 @@ mod first_user;
 mod groups;
 mod members;
 mod oauth2_device_dcr;
+mod oauth2_policy;
 mod oauth2_provider;
 mod organizations;
 mod roles;

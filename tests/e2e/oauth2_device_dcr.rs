@@ -11,10 +11,10 @@ use oauth2::{
 use serde_json::{Value, json};
 use warden_tests::{StatusCode, TestApp, TestUser, on_both_backends};
 
-const CALLBACK: &str = "http://127.0.0.1:9/callback";
-const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub(crate) const CALLBACK: &str = "http://127.0.0.1:9/callback";
+pub(crate) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-fn http() -> anyhow::Result<reqwest::Client> {
+pub(crate) fn http() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?)
@@ -22,7 +22,7 @@ fn http() -> anyhow::Result<reqwest::Client> {
 
 /// Creates an app through the admin API; with `secret`, a confidential client and
 /// its secret, else a public client.
-async fn admin_app(
+pub(crate) async fn admin_app(
     app: &TestApp,
     owner: &TestUser,
     name: &str,
@@ -55,7 +55,7 @@ async fn admin_app(
 }
 
 /// POSTs a form; returns status, headers and the JSON body (or Null).
-async fn form(
+pub(crate) async fn form(
     app: &TestApp,
     path: &str,
     pairs: &[(&str, &str)],
@@ -72,7 +72,7 @@ async fn form(
 }
 
 /// Sends a JSON request with an optional bearer token; returns status, headers, body.
-async fn json_request(
+pub(crate) async fn json_request(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,
@@ -93,12 +93,12 @@ async fn json_request(
     Ok((status, headers, body))
 }
 
-async fn me_status(app: &TestApp, token: &str) -> anyhow::Result<StatusCode> {
+pub(crate) async fn me_status(app: &TestApp, token: &str) -> anyhow::Result<StatusCode> {
     Ok(app.get("/api/v2/users/me", Some(token)).await?.status)
 }
 
 /// Signs in through the login page; returns the `Cookie` header value.
-async fn browser_session(app: &TestApp) -> anyhow::Result<String> {
+pub(crate) async fn browser_session(app: &TestApp) -> anyhow::Result<String> {
     let res = http()?
         .post(format!("{}/login", app.base))
         .form(&[
@@ -118,7 +118,7 @@ async fn browser_session(app: &TestApp) -> anyhow::Result<String> {
 }
 
 /// GETs a page with the session cookie; returns status and HTML.
-async fn get_page(
+pub(crate) async fn get_page(
     app: &TestApp,
     path_and_query: &str,
     cookie: &str,
@@ -132,7 +132,7 @@ async fn get_page(
     Ok((res.status(), res.text().await?))
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     html.split("name=\"csrf_token\" value=\"")
         .nth(1)
         .and_then(|s| s.split('"').next())
@@ -141,7 +141,7 @@ fn csrf_of(html: &str) -> String {
 }
 
 /// Posts the verification form as the browser would.
-async fn decide(
+pub(crate) async fn decide(
     app: &TestApp,
     cookie: &str,
     user_code: &str,
@@ -162,7 +162,7 @@ async fn decide(
 }
 
 /// Starts a device authorization with raw form fields.
-async fn start_device(app: &TestApp, pairs: &[(&str, &str)]) -> anyhow::Result<Value> {
+pub(crate) async fn start_device(app: &TestApp, pairs: &[(&str, &str)]) -> anyhow::Result<Value> {
     let (status, _, body) = form(app, "/oauth2/device", pairs).await?;
     anyhow::ensure!(status == StatusCode::OK, "{status} {body}");
     Ok(body)
@@ -421,7 +421,10 @@ on_both_backends! {
 }
 
 /// A server with dynamic registration on and the given registration rate limit.
-async fn dcr_app(backend: warden_tests::Backend, per_minute: u32) -> anyhow::Result<TestApp> {
+pub(crate) async fn dcr_app(
+    backend: warden_tests::Backend,
+    per_minute: u32,
+) -> anyhow::Result<TestApp> {
     TestApp::spawn_with(backend, |a| {
         a.oauth2_dynamic_registration = true;
         a.oauth2_registration_rate_limit = per_minute;

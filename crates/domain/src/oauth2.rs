@@ -64,6 +64,9 @@ pub struct OAuth2App {
     pub client_type: ClientType,
     /// The grant types the client may use at the token endpoint.
     pub grant_types: Vec<String>,
+    /// The scopes the client may request (canonical names), when it registered a
+    /// `scope` through RFC 7591; `None` means unrestricted.
+    pub allowed_scopes: Option<Vec<String>>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -100,6 +103,18 @@ pub struct ClientMetadata {
     pub software_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub software_version: Option<String>,
+}
+
+impl ClientMetadata {
+    /// The registered `scope` as a list of names, or `None` when none was registered.
+    pub fn allowed_scopes(&self) -> Option<Vec<String>> {
+        self.scope.as_deref().map(|s| {
+            s.split(' ')
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+    }
 }
 
 /// A client registered through RFC 7591, with its registration access token

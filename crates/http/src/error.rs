@@ -350,6 +350,7 @@ pub fn page_status(kind: PageKind) -> StatusCode {
         PageKind::Unauthorized => StatusCode::UNAUTHORIZED,
         PageKind::Forbidden => StatusCode::FORBIDDEN,
         PageKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        PageKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
     }
 }
 
@@ -361,4 +362,5 @@ pub enum PageKind {
     Unauthorized,
     Forbidden,
     Unavailable,
+    TooManyRequests,
 }

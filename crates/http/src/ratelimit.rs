@@ -1,7 +1,11 @@
-//! An in-process token bucket per client IP address, for endpoints open to anyone
-//! (dynamic client registration). Each replica limits on its own.
+//! In-process rate limits. Each replica limits on its own.
+//!
+//! [`RateLimiter`] is a token bucket per client IP address, for endpoints open to
+//! anyone (dynamic client registration). [`FailureLimiter`] counts wrong answers per
+//! key (a signed-in user guessing device user codes) over a sliding window.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -74,9 +78,117 @@ impl RateLimiter {
     }
 }
 
+/// At most `max` failures per key within `window`: once a key has that many, every
+/// further attempt is refused until the oldest of them leaves the window.
+///
+/// An attempt counts as a failure from the moment it starts, so concurrent attempts
+/// cannot slip past the limit; one that turns out right is [forgiven](Self::forgive).
+#[derive(Debug)]
+pub struct FailureLimiter<K> {
+    max: u32,
+    window: Duration,
+    failures: Mutex<HashMap<K, VecDeque<Instant>>>,
+}
+
+impl<K: Eq + Hash + Clone> FailureLimiter<K> {
+    /// A limiter allowing `max` failures per key within `window`; 0 admits nothing.
+    pub fn new(max: u32, window: Duration) -> Self {
+        Self {
+            max,
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Starts an attempt for `key`, counted as a failure until forgiven, or says how
+    /// long until the key may try again.
+    pub fn attempt(&self, key: &K) -> Result<(), Duration> {
+        self.attempt_at(key, Instant::now())
+    }
+
+    /// The attempt `key` started last was right: it does not count.
+    pub fn forgive(&self, key: &K) {
+        let mut failures = self.lock();
+        if let Some(times) = failures.get_mut(key) {
+            times.pop_back();
+            if times.is_empty() {
+                failures.remove(key);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, VecDeque<Instant>>> {
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn attempt_at(&self, key: &K, now: Instant) -> Result<(), Duration> {
+        if self.max == 0 {
+            return Err(self.window);
+        }
+        let window = self.window;
+        let live = |at: &Instant| now.saturating_duration_since(*at) < window;
+        let mut failures = self.lock();
+        if failures.len() >= MAX_TRACKED && !failures.contains_key(key) {
+            failures.retain(|_, times| times.back().is_some_and(live));
+        }
+        let times = failures.entry(key.clone()).or_default();
+        while times.front().is_some_and(|at| !live(at)) {
+            times.pop_front();
+        }
+        if times.len() >= self.max as usize {
+            let oldest = times.front().copied().unwrap_or(now);
+            return Err((oldest + window).saturating_duration_since(now));
+        }
+        times.push_back(now);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failures_lock_out_until_the_window_passes() {
+        let limiter = FailureLimiter::new(3, Duration::from_secs(60));
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        for i in 0..3 {
+            assert!(limiter.attempt_at(&"a", t0 + s(i)).is_ok());
+        }
+        // Refused, with the time until the first failure leaves the window.
+        assert_eq!(limiter.attempt_at(&"a", t0 + s(10)), Err(s(50)));
+        assert!(
+            limiter.attempt_at(&"b", t0 + s(10)).is_ok(),
+            "keys are apart"
+        );
+        // Refused attempts do not extend the lock-out.
+        assert_eq!(limiter.attempt_at(&"a", t0 + s(59)), Err(s(1)));
+        assert!(limiter.attempt_at(&"a", t0 + s(60)).is_ok());
+        assert!(limiter.attempt_at(&"a", t0 + s(60)).is_err());
+        assert!(limiter.attempt_at(&"a", t0 + s(62)).is_ok());
+        assert!(FailureLimiter::new(0, s(60)).attempt_at(&"a", t0).is_err());
+    }
+
+    #[test]
+    fn forgiven_attempts_do_not_count() {
+        let limiter = FailureLimiter::new(2, Duration::from_secs(60));
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            assert!(limiter.attempt_at(&1, t0).is_ok());
+            limiter.forgive(&1);
+        }
+        assert!(limiter.attempt_at(&1, t0).is_ok());
+        assert!(limiter.attempt_at(&1, t0).is_ok());
+        assert!(limiter.attempt_at(&1, t0).is_err());
+        limiter.forgive(&2);
+        assert!(
+            limiter.attempt_at(&2, t0).is_ok(),
+            "forgiving nothing is harmless"
+        );
+    }
 
     #[test]
     fn bursts_then_refills_per_address() {

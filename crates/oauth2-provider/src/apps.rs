@@ -165,6 +165,8 @@ impl OAuth2Provider {
                 .iter()
                 .map(|g| (*g).to_owned())
                 .collect(),
+            // Coder's apps may ask for any scope.
+            allowed_scopes: None,
             created_at: now,
             updated_at: now,
         };

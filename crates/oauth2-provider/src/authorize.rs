@@ -90,6 +90,36 @@ pub fn parse_scopes(raw: Option<&str>) -> Result<Vec<String>, OAuth2Error> {
     Ok(scopes)
 }
 
+/// The scopes a client is granted for an authorization or device authorization
+/// request asking for `raw` (RFC 6749 §3.3).
+///
+/// A client that registered a `scope` through RFC 7591 may only ask for scopes in it
+/// (`invalid_scope` otherwise); registering `coder:all` allows every scope, since each
+/// grants a subset of what `coder:all` grants. Without a `scope` parameter the default is
+/// `coder:all`; when the allowlist does not include it, §3.3 lets the server pick its own
+/// default or fail, and the registered scope is granted: it is what the client said it
+/// needs, so a client that never sends `scope` keeps working within its registration.
+pub fn granted_scopes(app: &OAuth2App, raw: Option<&str>) -> Result<Vec<String>, OAuth2Error> {
+    let asked = parse_scopes(raw)?;
+    let Some(allowed) = app.allowed_scopes.as_ref() else {
+        return Ok(asked);
+    };
+    if allowed.iter().any(|s| s == warden_rbac::SCOPE_ALL) {
+        return Ok(asked);
+    }
+    let explicit = raw.is_some_and(|r| r.split(' ').any(|s| !s.is_empty()));
+    if !explicit && !allowed.is_empty() {
+        return Ok(allowed.clone());
+    }
+    match asked.iter().find(|s| !allowed.contains(s)) {
+        Some(outside) => Err(OAuth2Error::new(
+            ErrorCode::InvalidScope,
+            format!("scope {outside:?} is not among the scopes the client registered"),
+        )),
+        None => Ok(asked),
+    }
+}
+
 impl OAuth2Provider {
     /// Checks an RFC 8707 `resource`: an absolute URI with no fragment that names this
     /// deployment (the only resource server whose tokens Warden issues).
@@ -215,7 +245,7 @@ impl OAuth2Provider {
             }
             Some(c) => c.to_owned(),
         };
-        let scopes = parse_scopes(single("scope").map_err(invalid)?).map_err(fail)?;
+        let scopes = granted_scopes(&app, single("scope").map_err(invalid)?).map_err(fail)?;
         let resource = match single("resource").map_err(invalid)? {
             None => None,
             Some(r) => Some(self.check_resource(r).map_err(fail)?),
@@ -349,6 +379,70 @@ mod tests {
         assert_eq!(
             parse_scopes(Some("nope")).err().map(|e| e.code),
             Some(ErrorCode::InvalidScope)
+        );
+    }
+
+    fn app_allowing(scopes: Option<&[&str]>) -> OAuth2App {
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        OAuth2App {
+            id: OAuth2AppId::new_random(),
+            name: "app".into(),
+            callback_url: "https://a.example/cb".into(),
+            redirect_uris: vec!["https://a.example/cb".into()],
+            icon: String::new(),
+            client_type: warden_domain::oauth2::ClientType::Confidential,
+            grant_types: vec![GRANT_AUTHORIZATION_CODE.into()],
+            allowed_scopes: scopes.map(|s| s.iter().map(|n| (*n).to_owned()).collect()),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn granted(app: &OAuth2App, raw: Option<&str>) -> Result<Vec<String>, ErrorCode> {
+        granted_scopes(app, raw).map_err(|e| e.code)
+    }
+
+    #[test]
+    fn a_registered_scope_is_an_allowlist() {
+        let open = app_allowing(None);
+        assert_eq!(granted(&open, None), Ok(vec!["coder:all".to_owned()]));
+        assert_eq!(
+            granted(&open, Some("coder:templates.build")),
+            Ok(vec!["coder:templates.build".to_owned()])
+        );
+        let scoped = app_allowing(Some(&["coder:workspaces.access", "coder:templates.build"]));
+        assert_eq!(
+            granted(&scoped, Some("coder:templates.build")),
+            Ok(vec!["coder:templates.build".to_owned()])
+        );
+        assert_eq!(
+            granted(&scoped, Some("all")),
+            Err(ErrorCode::InvalidScope),
+            "aliases are canonicalized first"
+        );
+        assert_eq!(
+            granted(
+                &scoped,
+                Some("coder:templates.build coder:apikeys.manage_self")
+            ),
+            Err(ErrorCode::InvalidScope)
+        );
+        assert_eq!(granted(&scoped, Some("nope")), Err(ErrorCode::InvalidScope));
+        // No scope (or only spaces): the registered scope, coder:all being outside it.
+        for raw in [None, Some(""), Some("  ")] {
+            assert_eq!(
+                granted(&scoped, raw),
+                Ok(vec![
+                    "coder:workspaces.access".to_owned(),
+                    "coder:templates.build".to_owned()
+                ])
+            );
+        }
+        let all = app_allowing(Some(&["coder:all"]));
+        assert_eq!(granted(&all, None), Ok(vec!["coder:all".to_owned()]));
+        assert_eq!(
+            granted(&all, Some("coder:workspaces.access")),
+            Ok(vec!["coder:workspaces.access".to_owned()])
         );
     }
 

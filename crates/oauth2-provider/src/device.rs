@@ -21,7 +21,7 @@ use warden_domain::oauth2::{
 use warden_domain::token::secret_matches;
 use warden_domain::{Actor, RepoError};
 
-use crate::authorize::parse_scopes;
+use crate::authorize::granted_scopes;
 use crate::error::{ErrorCode, OAuth2Error};
 use crate::secret::{self, GeneratedSecret};
 use crate::token::{FormRequest, TokenResponse, params, required};
@@ -129,7 +129,7 @@ impl OAuth2Provider {
                 "the client is not registered for the device_code grant",
             ));
         }
-        let scopes = parse_scopes(params.get("scope").copied())?;
+        let scopes = granted_scopes(&app, params.get("scope").copied())?;
         let resource = match params.get("resource").copied() {
             None => None,
             Some(r) => Some(self.check_resource(r)?),

@@ -315,6 +315,7 @@ impl OAuth2Provider {
                 ClientType::Confidential
             },
             grant_types: metadata.grant_types.clone(),
+            allowed_scopes: metadata.allowed_scopes(),
             created_at: now,
             updated_at: now,
         };
@@ -456,6 +457,7 @@ impl OAuth2Provider {
         app.redirect_uris = metadata.redirect_uris.clone();
         app.icon = metadata.logo_uri.clone().unwrap_or_default();
         app.grant_types = metadata.grant_types.clone();
+        app.allowed_scopes = metadata.allowed_scopes();
         app.updated_at = now;
         registration.metadata = metadata;
         registration.updated_at = now;

@@ -28,7 +28,9 @@ pub use warden_domain::oauth2::{GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRA
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: String,
-    pub refresh_token: String,
+    /// Absent for clients not registered for the `refresh_token` grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     pub expires_in: i64,
     /// RFC 3339, as Go's `oauth2.Token` serializes it.
     pub expiry: String,
@@ -387,6 +389,9 @@ impl OAuth2Provider {
     }
 
     /// Prepares an access token (an API key restricted to `scopes`) and a refresh token.
+    /// The refresh token's row is always written (it ties the access token to its
+    /// family for introspection and revocation), but a client not registered for the
+    /// `refresh_token` grant is not handed the token: its secret is never disclosed.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn mint(
         &self,
@@ -434,7 +439,9 @@ impl OAuth2Provider {
         let response = TokenResponse {
             access_token: key.token.clone(),
             token_type: "Bearer".into(),
-            refresh_token: refresh.full.clone(),
+            refresh_token: app
+                .allows_grant(GRANT_REFRESH_TOKEN)
+                .then(|| refresh.full.clone()),
             expires_in: lifetime.whole_seconds(),
             expiry: expiry
                 .format(&Rfc3339)

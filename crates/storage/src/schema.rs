@@ -197,6 +197,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         grant_types -> Text,
+        scope -> Nullable<Text>,
     }
 }
 

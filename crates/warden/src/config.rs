@@ -97,6 +97,12 @@ pub struct ServerArgs {
     #[arg(long, env = "WARDEN_OAUTH2_DEVICE_CODE_LIFETIME", default_value_t = 600,
           value_parser = clap::value_parser!(u64).range(0..=1800))]
     pub oauth2_device_code_lifetime: u64,
+    /// Wrong user codes a signed-in user may enter on the device verification page
+    /// per minute (RFC 8628 §5.1); beyond that, every attempt gets 429 until the
+    /// minute has passed.
+    #[arg(long, env = "WARDEN_OAUTH2_DEVICE_VERIFY_RATE_LIMIT", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub oauth2_device_verify_rate_limit: u32,
 }
 
 impl Default for ServerArgs {
@@ -112,6 +118,7 @@ impl Default for ServerArgs {
             oauth2_dynamic_registration: false,
             oauth2_registration_rate_limit: 10,
             oauth2_device_code_lifetime: 600,
+            oauth2_device_verify_rate_limit: 5,
         }
     }
 }

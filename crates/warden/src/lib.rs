@@ -112,6 +112,10 @@ impl Application {
             registration_limiter: warden_http::ratelimit::RateLimiter::new(
                 args.oauth2_registration_rate_limit,
             ),
+            device_verify_limiter: warden_http::ratelimit::FailureLimiter::new(
+                args.oauth2_device_verify_rate_limit,
+                std::time::Duration::from_secs(60),
+            ),
             services: services(&db),
             config: HttpConfig {
                 secure_cookies: access_url.starts_with("https://"),

@@ -58,7 +58,9 @@ pub struct OAuth2ProtectedResourceMetadata {
 pub struct OAuth2Token {
     pub access_token: String,
     pub token_type: String,
-    pub refresh_token: String,
+    /// Absent for clients not registered for the `refresh_token` grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     pub expires_in: i64,
     pub expiry: String,
     pub scope: String,

@@ -81,6 +81,52 @@ fn failure_page(
     }
 }
 
+/// Whether a refusal of a typed user code means the code was wrong (unknown, expired
+/// or used): those count toward the guessing limit; failures of ours do not.
+fn wrong_code(e: &warden_oauth2_provider::OAuth2Error) -> bool {
+    use warden_oauth2_provider::ErrorCode;
+    matches!(e.code, ErrorCode::InvalidRequest | ErrorCode::ExpiredToken)
+}
+
+/// RFC 8628 §5.1: the user entered too many wrong codes; nothing is checked until
+/// `wait` has passed.
+fn limited_page(wait: std::time::Duration) -> HttpResponse {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = seconds.max(1);
+    let mut response = page(
+        PageKind::TooManyRequests,
+        "Too many attempts",
+        &format!(
+            "<h1>Too many attempts</h1><p class=\"error\" id=\"error\">Too many wrong codes \
+were entered. Wait {seconds} seconds, then try again with the code shown on your device.</p>"
+        ),
+    );
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(seconds),
+    );
+    response
+}
+
+/// Checks a typed user code under the per-user guessing limit: `check` runs only
+/// when the user is not limited, and only its wrong-code refusals count.
+async fn limited<T, F>(
+    state: &AppState,
+    actor: &Actor,
+    check: F,
+) -> Result<Result<T, warden_oauth2_provider::OAuth2Error>, HttpResponse>
+where
+    F: std::future::Future<Output = Result<T, warden_oauth2_provider::OAuth2Error>>,
+{
+    let limiter = &state.device_verify_limiter;
+    limiter.attempt(&actor.user.id).map_err(limited_page)?;
+    let outcome = check.await;
+    if !outcome.as_ref().is_err_and(wrong_code) {
+        limiter.forgive(&actor.user.id);
+    }
+    Ok(outcome)
+}
+
 /// The confirmation: which application, which scopes, Allow or Deny.
 fn confirm_page(actor: &Actor, session_token: &str, pending: &PendingDevice) -> HttpResponse {
     let app = &pending.app;
@@ -117,7 +163,8 @@ account as <strong>{name}</strong> with these scopes:</p><ul id=\"scopes\">{scop
 /// The verification page (HTML). Signed-out users are sent to log in and back.
 #[utoipa::path(get, path = "/oauth2/device/verify", tag = "Enterprise",
     params(("user_code" = Option<String>, Query, description = "The code shown on the device")),
-    responses((status = 200, description = "HTML page: enter or confirm the code"), (status = 302, description = "To the login page"), (status = 400, description = "HTML page naming the problem")))]
+    responses((status = 200, description = "HTML page: enter or confirm the code"), (status = 302, description = "To the login page"), (status = 400, description = "HTML page naming the problem"),
+              (status = 429, description = "HTML page: too many wrong codes (`Retry-After`)")))]
 #[get("/oauth2/device/verify")]
 pub async fn verify_page(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let login = || {
@@ -149,9 +196,10 @@ pub async fn verify_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
     if typed.is_empty() {
         return entry_page(PageKind::Ok, &actor, None, "");
     }
-    match state.oauth2.pending_device(typed).await {
-        Ok(pending) => confirm_page(&actor, &token, &pending),
-        Err(e) => failure_page(&actor, &e, typed),
+    match limited(&state, &actor, state.oauth2.pending_device(typed)).await {
+        Err(limited) => limited,
+        Ok(Ok(pending)) => confirm_page(&actor, &token, &pending),
+        Ok(Err(e)) => failure_page(&actor, &e, typed),
     }
 }
 
@@ -160,7 +208,8 @@ pub async fn verify_page(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
 #[utoipa::path(post, path = "/oauth2/device/verify", tag = "Enterprise",
     request_body(content_type = "application/x-www-form-urlencoded", description = "user_code, action (allow or deny), csrf_token"),
     responses((status = 200, description = "HTML page: the outcome"), (status = 400, description = "HTML page naming the problem"),
-              (status = 401, body = Response), (status = 403, description = "HTML error page")),
+              (status = 401, body = Response), (status = 403, description = "HTML error page"),
+              (status = 429, description = "HTML page: too many wrong codes (`Retry-After`)")),
     security(("CoderSessionToken" = [])))]
 #[post("/oauth2/device/verify")]
 pub async fn verify(
@@ -218,12 +267,17 @@ pub async fn verify(
             ));
         }
     };
-    Ok(
-        match state
+    let decided = limited(
+        &state,
+        &actor,
+        state
             .oauth2
-            .decide_device(&actor, field("user_code"), approve)
-            .await
-        {
+            .decide_device(&actor, field("user_code"), approve),
+    )
+    .await;
+    Ok(match decided {
+        Err(limited) => limited,
+        Ok(decided) => match decided {
             Ok(pending) if approve => page(
                 PageKind::Ok,
                 "Device connected",
@@ -244,5 +298,5 @@ given access.</p>",
             ),
             Err(e) => failure_page(&actor, &e, field("user_code")),
         },
-    )
+    })
 }

@@ -50,6 +50,8 @@ struct AppRow {
     created_at: PrimitiveDateTime,
     updated_at: PrimitiveDateTime,
     grant_types: String,
+    /// The registered scope allowlist, space-separated; `NULL`: unrestricted.
+    scope: Option<String>,
 }
 
 impl AppRow {
@@ -63,6 +65,7 @@ impl AppRow {
             created_at: to_db(a.created_at),
             updated_at: to_db(a.updated_at),
             grant_types: json(&a.grant_types)?,
+            scope: a.allowed_scopes.as_ref().map(|s| s.join(" ")),
         })
     }
 
@@ -80,6 +83,12 @@ impl AppRow {
                 RepoError::Internal(format!("corrupt client type {:?}", self.client_type))
             })?,
             grant_types: unjson("grant types", &self.grant_types)?,
+            allowed_scopes: self.scope.map(|s| {
+                s.split(' ')
+                    .filter(|name| !name.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            }),
             created_at: from_db(self.created_at),
             updated_at: from_db(self.updated_at),
         })
@@ -1063,6 +1072,7 @@ impl OAuth2Repo for DieselOAuth2Repo {
                         oauth2_apps::callback_url.eq(&row.callback_url),
                         oauth2_apps::icon.eq(&row.icon),
                         oauth2_apps::grant_types.eq(&row.grant_types),
+                        oauth2_apps::scope.eq(&row.scope),
                         oauth2_apps::updated_at.eq(row.updated_at),
                     ))
                     .execute(conn)

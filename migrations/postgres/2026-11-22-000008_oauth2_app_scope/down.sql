@@ -1,0 +1,1 @@
+ALTER TABLE oauth2_apps DROP COLUMN scope;
