@@ -340,11 +340,36 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
     {
+        self.write_with(touched, None, f).await
+    }
+
+    /// [`write_touching`](Self::write_touching) for a write that reads, checks and then
+    /// writes something other writers may change at the same time: it runs under the
+    /// lock `key` (see [`lock`]), taken with the transaction's `BEGIN` in one round trip.
+    pub async fn write_locked<T, F>(&self, touched: Touched, key: i64, f: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
+    {
+        self.write_with(touched, Some(key), f).await
+    }
+
+    async fn write_with<T, F>(
+        &self,
+        touched: Touched,
+        lock: Option<i64>,
+        f: F,
+    ) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
+    {
         let outcome = match &self.writer {
+            // One writer at a time already: the lock is implied.
             Some(writer) => writer.write(f).await,
             None => {
                 let payload = touched.payload();
-                self.run(move |conn| write_transaction(conn, &payload, f))
+                self.run(move |conn| write_transaction(conn, lock, &payload, f))
                     .await
             }
         };
@@ -373,10 +398,15 @@ fn create_parent(path: &Path) -> Result<(), RepoError> {
 /// listeners' periodic retirement of everything ([`ANNOUNCEMENT_LOSS_BOUND`]).
 fn write_transaction<T>(
     conn: &mut AnyConnection,
+    lock: Option<i64>,
     payload: &str,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, RepoError>,
 ) -> Result<T, RepoError> {
-    AnsiTransactionManager::begin_transaction(postgres(conn)?).map_err(map_diesel)?;
+    let begin = match lock {
+        Some(key) => format!("BEGIN; SELECT pg_advisory_xact_lock({key})"),
+        None => "BEGIN".to_owned(),
+    };
+    AnsiTransactionManager::begin_transaction_sql(postgres(conn)?, &begin).map_err(map_diesel)?;
     let outcome = f(conn);
     let c = postgres(conn)?;
     let value = match outcome {

@@ -11,7 +11,8 @@ use warden_domain::ids::{GroupId, OrganizationId};
 use warden_domain::model::{AuditEntry, Group, GroupDetails, Organization, User};
 use warden_domain::ports::{GroupPatch, GroupQuery, GroupRepo, RepoResult};
 
-use crate::db::{AnyConnection, Database, lock, lock_key};
+use crate::Touched;
+use crate::db::{AnyConnection, Database, lock_key};
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
 use crate::repos::users::hydrate;
@@ -171,70 +172,73 @@ impl GroupRepo for DieselGroupRepo {
         audit: AuditEntry,
     ) -> RepoResult<GroupDetails> {
         self.db
-            .write(move |conn| {
-                // Serialize read-check-write on one group across connections and replicas.
-                lock(conn, lock_key(3, &[id.as_uuid()]))?;
-                let gid = id.to_string();
-                let mut row: GroupRow = groups::table
-                    .find(&gid)
-                    .select(GroupRow::as_select())
-                    .first(conn)
-                    .map_err(map_diesel)?;
-                if let Some(name) = patch.name {
-                    row.name = name;
-                }
-                if let Some(display_name) = patch.display_name {
-                    row.display_name = display_name;
-                }
-                if let Some(avatar_url) = patch.avatar_url {
-                    row.avatar_url = avatar_url;
-                }
-                if let Some(quota) = patch.quota_allowance {
-                    row.quota_allowance = quota;
-                }
-                row.updated_at = to_db(now);
-                diesel::update(groups::table.find(&gid))
-                    .set(&row)
-                    .execute(conn)
-                    .map_err(map_diesel)?;
-                for user in &patch.add_users {
-                    let user = user.to_string();
-                    let in_org: bool = diesel::select(diesel::dsl::exists(
-                        organization_members::table.find((&row.organization_id, &user)),
-                    ))
-                    .get_result(conn)
-                    .map_err(map_diesel)?;
-                    if !in_org {
-                        return Err(RepoError::MissingReference(format!(
-                            "user {user} is not a member of the organization"
-                        )));
+            // Serialize read-check-write on one group across connections and replicas.
+            .write_locked(
+                Touched::Everything,
+                lock_key(3, &[id.as_uuid()]),
+                move |conn| {
+                    let gid = id.to_string();
+                    let mut row: GroupRow = groups::table
+                        .find(&gid)
+                        .select(GroupRow::as_select())
+                        .first(conn)
+                        .map_err(map_diesel)?;
+                    if let Some(name) = patch.name {
+                        row.name = name;
                     }
-                    let inserted = diesel::insert_into(group_members::table)
-                        .values((
-                            group_members::group_id.eq(&gid),
-                            group_members::organization_id.eq(&row.organization_id),
-                            group_members::user_id.eq(&user),
+                    if let Some(display_name) = patch.display_name {
+                        row.display_name = display_name;
+                    }
+                    if let Some(avatar_url) = patch.avatar_url {
+                        row.avatar_url = avatar_url;
+                    }
+                    if let Some(quota) = patch.quota_allowance {
+                        row.quota_allowance = quota;
+                    }
+                    row.updated_at = to_db(now);
+                    diesel::update(groups::table.find(&gid))
+                        .set(&row)
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                    for user in &patch.add_users {
+                        let user = user.to_string();
+                        let in_org: bool = diesel::select(diesel::dsl::exists(
+                            organization_members::table.find((&row.organization_id, &user)),
                         ))
-                        .execute(conn);
-                    match inserted.map_err(map_diesel) {
-                        Err(RepoError::Conflict(_)) => {
-                            return Err(RepoError::Conflict(format!("member:{user}")));
+                        .get_result(conn)
+                        .map_err(map_diesel)?;
+                        if !in_org {
+                            return Err(RepoError::MissingReference(format!(
+                                "user {user} is not a member of the organization"
+                            )));
                         }
-                        other => other?,
-                    };
-                }
-                for user in &patch.remove_users {
-                    let removed =
-                        diesel::delete(group_members::table.find((&gid, user.to_string())))
-                            .execute(conn)
-                            .map_err(map_diesel)?;
-                    if removed == 0 {
-                        return Err(RepoError::NotFound);
+                        let inserted = diesel::insert_into(group_members::table)
+                            .values((
+                                group_members::group_id.eq(&gid),
+                                group_members::organization_id.eq(&row.organization_id),
+                                group_members::user_id.eq(&user),
+                            ))
+                            .execute(conn);
+                        match inserted.map_err(map_diesel) {
+                            Err(RepoError::Conflict(_)) => {
+                                return Err(RepoError::Conflict(format!("member:{user}")));
+                            }
+                            other => other?,
+                        };
                     }
-                }
-                insert_audit(conn, &audit)?;
-                load_one(conn, &gid)
-            })
+                    for user in &patch.remove_users {
+                        let removed =
+                            diesel::delete(group_members::table.find((&gid, user.to_string())))
+                                .execute(conn)
+                                .map_err(map_diesel)?;
+                        if removed == 0 {
+                            return Err(RepoError::NotFound);
+                        }
+                    }
+                    insert_audit(conn, &audit)?;
+                    load_one(conn, &gid)
+                },
+            )
             .await
     }
 

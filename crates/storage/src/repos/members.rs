@@ -13,7 +13,7 @@ use warden_domain::ports::{ChangeTag, MemberQuery, MemberRepo, RepoResult};
 
 use crate::Touched;
 use crate::cache::GenerationCache;
-use crate::db::{AnyConnection, Database, MultiBackend, lock, lock_key};
+use crate::db::{AnyConnection, Database, MultiBackend, lock_key};
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
 use crate::repos::users::{escape_like, hydrate};
@@ -289,36 +289,39 @@ impl MemberRepo for DieselMemberRepo {
         audit: AuditEntry,
     ) -> RepoResult<OrganizationMember> {
         self.db
-            .write_touching(Touched::Only(vec![ChangeTag::User(user)]), move |conn| {
-                lock(conn, lock_key(2, &[org.as_uuid(), user.as_uuid()]))?;
-                let (org, user) = (org.to_string(), user.to_string());
-                let touched = diesel::update(organization_members::table.find((&org, &user)))
-                    .set(organization_members::updated_at.eq(to_db(now)))
-                    .execute(conn)
-                    .map_err(map_diesel)?;
-                if touched == 0 {
-                    return Err(RepoError::NotFound);
-                }
-                diesel::delete(
-                    organization_member_roles::table
-                        .filter(organization_member_roles::organization_id.eq(&org))
-                        .filter(organization_member_roles::user_id.eq(&user)),
-                )
-                .execute(conn)
-                .map_err(map_diesel)?;
-                for role in &roles {
-                    diesel::insert_into(organization_member_roles::table)
-                        .values((
-                            organization_member_roles::organization_id.eq(&org),
-                            organization_member_roles::user_id.eq(&user),
-                            organization_member_roles::role_name.eq(role),
-                        ))
+            .write_locked(
+                Touched::Only(vec![ChangeTag::User(user)]),
+                lock_key(2, &[org.as_uuid(), user.as_uuid()]),
+                move |conn| {
+                    let (org, user) = (org.to_string(), user.to_string());
+                    let touched = diesel::update(organization_members::table.find((&org, &user)))
+                        .set(organization_members::updated_at.eq(to_db(now)))
                         .execute(conn)
                         .map_err(map_diesel)?;
-                }
-                insert_audit(conn, &audit)?;
-                load_member(conn, &org, &user)
-            })
+                    if touched == 0 {
+                        return Err(RepoError::NotFound);
+                    }
+                    diesel::delete(
+                        organization_member_roles::table
+                            .filter(organization_member_roles::organization_id.eq(&org))
+                            .filter(organization_member_roles::user_id.eq(&user)),
+                    )
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                    for role in &roles {
+                        diesel::insert_into(organization_member_roles::table)
+                            .values((
+                                organization_member_roles::organization_id.eq(&org),
+                                organization_member_roles::user_id.eq(&user),
+                                organization_member_roles::role_name.eq(role),
+                            ))
+                            .execute(conn)
+                            .map_err(map_diesel)?;
+                    }
+                    insert_audit(conn, &audit)?;
+                    load_member(conn, &org, &user)
+                },
+            )
             .await
     }
 }

@@ -19,7 +19,7 @@ use warden_domain::ports::{ChangeTag, OAuth2Repo, RepoResult};
 
 use crate::Touched;
 use crate::cache::GenerationCache;
-use crate::db::{AnyConnection, Database, lock, lock_key};
+use crate::db::{AnyConnection, Database, lock_key};
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
 use crate::rows::{ApiKeyRow, from_db, parse_uuid, to_db};
@@ -859,8 +859,7 @@ impl OAuth2Repo for DieselOAuth2Repo {
         // keys are issued or revoked here.
         let touched = Touched::Only(vec![ChangeTag::User(issue.api_key.user_id)]);
         self.db
-            .write_touching(touched, move |conn| {
-                lock(conn, lock_key(LOCK_NAMESPACE, &[code]))?;
+            .write_locked(touched, lock_key(LOCK_NAMESPACE, &[code]), move |conn| {
                 let id = code.to_string();
                 let used: Option<PrimitiveDateTime> = oauth2_codes::table
                     .find(&id)
@@ -905,8 +904,7 @@ impl OAuth2Repo for DieselOAuth2Repo {
         // The family belongs to one user: only that user's API keys change.
         let touched = Touched::Only(vec![ChangeTag::User(issue.api_key.user_id)]);
         self.db
-            .write_touching(touched, move |conn| {
-                lock(conn, lock_key(LOCK_NAMESPACE, &[family]))?;
+            .write_locked(touched, lock_key(LOCK_NAMESPACE, &[family]), move |conn| {
                 let rotation = match conn {
                     AnyConnection::Postgresql(pg) => {
                         rotate_in_one_statement(pg, old, grace_since, &issue)?
@@ -968,10 +966,11 @@ impl OAuth2Repo for DieselOAuth2Repo {
 
     async fn revoke_family(&self, family: Uuid) -> RepoResult<()> {
         self.db
-            .write(move |conn| {
-                lock(conn, lock_key(LOCK_NAMESPACE, &[family]))?;
-                revoke_family_in(conn, &family.to_string())
-            })
+            .write_locked(
+                Touched::Everything,
+                lock_key(LOCK_NAMESPACE, &[family]),
+                move |conn| revoke_family_in(conn, &family.to_string()),
+            )
             .await
     }
 
@@ -1191,8 +1190,7 @@ impl OAuth2Repo for DieselOAuth2Repo {
                 .collect(),
         );
         self.db
-            .write_touching(touched, move |conn| {
-                lock(conn, lock_key(LOCK_NAMESPACE, &[id]))?;
+            .write_locked(touched, lock_key(LOCK_NAMESPACE, &[id]), move |conn| {
                 let row = oauth2_device_codes::table
                     .find(id.to_string())
                     .select(DeviceRow::as_select())
