@@ -490,80 +490,153 @@ fn rotate_in_one_statement(
     grace_since: OffsetDateTime,
     issue: &TokenIssue,
 ) -> Result<Rotation, RepoError> {
-    use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamp};
-
     #[derive(QueryableByName)]
     struct Outcome {
-        #[diesel(sql_type = BigInt)]
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
         found: i64,
-        #[diesel(sql_type = BigInt)]
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
         issued: i64,
     }
 
-    let key = ApiKeyRow::from_entity(&issue.api_key)?;
-    let token = TokenRow::from_entity(&issue.refresh)?;
-    let outcome: Outcome = diesel::sql_query(
-        "WITH old AS ( \
-            SELECT rotated_at FROM oauth2_tokens WHERE id = $1 \
-         ), issuing AS ( \
-            SELECT 1 FROM old WHERE rotated_at IS NULL OR rotated_at >= $2 \
-         ), rotated AS ( \
-            UPDATE oauth2_tokens SET rotated_at = $3 \
-            WHERE id = $1 AND rotated_at IS NULL RETURNING api_key_id \
-         ), retired AS ( \
-            DELETE FROM api_keys WHERE id IN (SELECT api_key_id FROM rotated) \
-         ), new_key AS ( \
-            INSERT INTO api_keys (id, user_id, hashed_secret, last_used, expires_at, \
-                created_at, updated_at, login_type, lifetime_seconds, token_name, scopes, \
-                allow_list) \
-            SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 \
-            WHERE EXISTS (SELECT 1 FROM issuing) \
-         ), new_token AS ( \
-            INSERT INTO oauth2_tokens (id, prefix, hashed_secret, family_id, app_id, \
-                user_id, secret_id, api_key_id, scopes, audience, created_at, expires_at) \
-            SELECT $16, $17, $18, $19, $20, $21, $22, $4, $23, $24, $25, $26 \
-            WHERE EXISTS (SELECT 1 FROM issuing) \
-         ), secret_used AS ( \
-            UPDATE oauth2_app_secrets SET last_used_at = $3 \
-            WHERE id = $22 AND (last_used_at IS NULL OR last_used_at < $27) \
-              AND EXISTS (SELECT 1 FROM issuing) \
-         ) \
-         SELECT (SELECT count(*) FROM old) AS found, (SELECT count(*) FROM issuing) AS issued",
-    )
-    .bind::<Text, _>(old.to_string())
-    .bind::<Timestamp, _>(to_db(grace_since))
-    .bind::<Timestamp, _>(to_db(issue.now))
-    .bind::<Text, _>(&key.id)
-    .bind::<Text, _>(&key.user_id)
-    .bind::<Binary, _>(&key.hashed_secret)
-    .bind::<Timestamp, _>(key.last_used)
-    .bind::<Timestamp, _>(key.expires_at)
-    .bind::<Timestamp, _>(key.created_at)
-    .bind::<Timestamp, _>(key.updated_at)
-    .bind::<Text, _>(&key.login_type)
-    .bind::<BigInt, _>(key.lifetime_seconds)
-    .bind::<Text, _>(&key.token_name)
-    .bind::<Text, _>(&key.scopes)
-    .bind::<Text, _>(&key.allow_list)
-    .bind::<Text, _>(&token.id)
-    .bind::<Text, _>(&token.prefix)
-    .bind::<Binary, _>(&token.hashed_secret)
-    .bind::<Text, _>(&token.family_id)
-    .bind::<Text, _>(&token.app_id)
-    .bind::<Text, _>(&token.user_id)
-    .bind::<Nullable<Text>, _>(&token.secret_id)
-    .bind::<Text, _>(&token.scopes)
-    .bind::<Nullable<Text>, _>(&token.audience)
-    .bind::<Timestamp, _>(token.created_at)
-    .bind::<Timestamp, _>(token.expires_at)
-    .bind::<Timestamp, _>(to_db(issue.now - SECRET_USE_PRECISION))
-    .get_result(conn)
-    .map_err(map_diesel)?;
+    let statement = RotationStatement {
+        old: old.to_string(),
+        grace_since: to_db(grace_since),
+        now: to_db(issue.now),
+        secret_stale_before: to_db(issue.now - SECRET_USE_PRECISION),
+        key: ApiKeyRow::from_entity(&issue.api_key)?,
+        token: TokenRow::from_entity(&issue.refresh)?,
+    };
+    let outcome: Outcome = statement.get_result(conn).map_err(map_diesel)?;
     Ok(match (outcome.found, outcome.issued) {
         (0, _) => Rotation::Missing,
         (_, 0) => Rotation::Replayed,
         _ => Rotation::Issued,
     })
+}
+
+/// The PostgreSQL rotation statement. A type of its own rather than `sql_query`, so
+/// that diesel prepares it once per connection instead of PostgreSQL parsing and
+/// planning seven sub-statements on every refresh.
+///
+/// `old` is the presented token, read as it stands; `issuing` holds a row when it was
+/// not rotated, or was within the grace window; `rotated` marks it (first time only)
+/// and `retired` drops its access token; `new_key` and `new_token` write the new pair
+/// and `secret_used` records the client secret's use to the minute, all three only when
+/// issuing. The result says whether the token was found and whether anything was issued.
+struct RotationStatement {
+    old: String,
+    grace_since: PrimitiveDateTime,
+    now: PrimitiveDateTime,
+    secret_stale_before: PrimitiveDateTime,
+    key: ApiKeyRow,
+    token: TokenRow,
+}
+
+/// Marks [`RotationStatement`]'s SQL as always the same text, so diesel caches it.
+struct RotationStatementId;
+
+impl diesel::query_builder::QueryId for RotationStatement {
+    type QueryId = RotationStatementId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for RotationStatement {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::RunQueryDsl<diesel::PgConnection> for RotationStatement {}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RotationStatement {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamp};
+        let (key, token) = (&self.key, &self.token);
+        out.push_sql("WITH old AS (SELECT rotated_at FROM oauth2_tokens WHERE id = ");
+        out.push_bind_param::<Text, _>(&self.old)?;
+        out.push_sql("), issuing AS (SELECT 1 FROM old WHERE rotated_at IS NULL OR rotated_at >= ");
+        out.push_bind_param::<Timestamp, _>(&self.grace_since)?;
+        out.push_sql("), rotated AS (UPDATE oauth2_tokens SET rotated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<Text, _>(&self.old)?;
+        out.push_sql(" AND rotated_at IS NULL RETURNING api_key_id)");
+        // A scalar subquery, so that the key is found through its primary key.
+        out.push_sql(
+            ", retired AS (DELETE FROM api_keys WHERE id = (SELECT api_key_id FROM rotated))",
+        );
+        out.push_sql(
+            ", new_key AS (INSERT INTO api_keys (id, user_id, hashed_secret, last_used, \
+             expires_at, created_at, updated_at, login_type, lifetime_seconds, token_name, \
+             scopes, allow_list) SELECT ",
+        );
+        out.push_bind_param::<Text, _>(&key.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&key.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Binary, _>(&key.hashed_secret)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&key.last_used)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&key.expires_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&key.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&key.updated_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&key.login_type)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&key.lifetime_seconds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&key.token_name)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&key.scopes)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&key.allow_list)?;
+        out.push_sql(" WHERE EXISTS (SELECT 1 FROM issuing))");
+        out.push_sql(
+            ", new_token AS (INSERT INTO oauth2_tokens (id, prefix, hashed_secret, family_id, \
+             app_id, user_id, secret_id, api_key_id, scopes, audience, created_at, expires_at) \
+             SELECT ",
+        );
+        out.push_bind_param::<Text, _>(&token.id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&token.prefix)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Binary, _>(&token.hashed_secret)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&token.family_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&token.app_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&token.user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&token.secret_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&token.api_key_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&token.scopes)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&token.audience)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&token.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&token.expires_at)?;
+        out.push_sql(" WHERE EXISTS (SELECT 1 FROM issuing))");
+        out.push_sql(", secret_used AS (UPDATE oauth2_app_secrets SET last_used_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<Nullable<Text>, _>(&token.secret_id)?;
+        out.push_sql(" AND (last_used_at IS NULL OR last_used_at < ");
+        out.push_bind_param::<Timestamp, _>(&self.secret_stale_before)?;
+        out.push_sql(") AND EXISTS (SELECT 1 FROM issuing))");
+        out.push_sql(
+            " SELECT (SELECT count(*) FROM old) AS found, \
+             (SELECT count(*) FROM issuing) AS issued",
+        );
+        Ok(())
+    }
 }
 
 /// Writes the access token and refresh token of a grant, and records the secret's use.
