@@ -272,3 +272,49 @@ on_both_backends! {
         Ok(())
     }
 }
+
+on_both_backends! {
+    /// `members.display` is read-only and `returned: request` in /Schemas: a group
+    /// reads back with exactly the member sub-attributes a client writes (the checker
+    /// compares them), and the member's name is there for whoever asks for it.
+    async fn scim_group_members_read_back_as_written(app: TestApp) {
+        app.owner().await?;
+        let gus = create(&app, json!({"userName": "gus", "displayName": "Gus G",
+            "emails": [{"value": "gus@example.com"}]})).await?;
+        let hal = create(&app, json!({"userName": "hal", "displayName": "Hal H",
+            "emails": [{"value": "hal@example.com"}]})).await?;
+        let (gus, hal) = (id_of(&gus), id_of(&hal));
+        let member = |id: &str| json!({"value": id, "type": "User",
+            "$ref": format!("{}/scim/v2/Users/{id}", app.base)});
+        let group = app.scim(Method::POST, "/scim/v2/Groups", Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Readers",
+        })), &[]).await?;
+        assert_eq!(group.status, StatusCode::CREATED, "{group:?}");
+        let path = format!("/scim/v2/Groups/{}", group.body["id"].as_str().unwrap_or_default());
+        // The checker's `add members` and `replace members`.
+        let added = app.scim(Method::PATCH, &path, Some(patch_op(json!([
+            {"op": "add", "path": "members", "value": [member(&gus)]}]))), &[]).await?;
+        assert_eq!(added.status, StatusCode::OK, "{added:?}");
+        assert_eq!(added.body["members"], json!([member(&gus)]));
+        let replaced = app.scim(Method::PATCH, &path, Some(patch_op(json!([
+            {"op": "replace", "path": "members", "value": [member(&hal)]}]))), &[]).await?;
+        assert_eq!(replaced.status, StatusCode::OK, "{replaced:?}");
+        assert_eq!(replaced.body["members"], json!([member(&hal)]));
+        let got = app.scim(Method::GET, &path, None, &[]).await?;
+        assert_eq!(got.body["members"], json!([member(&hal)]));
+        // On request, the member's name.
+        let asked = app.scim(Method::GET, &format!("{path}?attributes=members.display"), None, &[]).await?;
+        assert_eq!(asked.body["members"], json!([{"display": "Hal H"}]), "{asked:?}");
+        let listed = app.scim(Method::GET, "/scim/v2/Groups?attributes=members.value,members.display", None, &[]).await?;
+        assert_eq!(listed.body["Resources"][0]["members"], json!([{"value": hal, "display": "Hal H"}]));
+        // What /Schemas says about it.
+        let schema = app.scim(Method::GET, "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", None, &[]).await?;
+        let members = schema.body["attributes"].as_array().into_iter().flatten()
+            .find(|a| a["name"] == "members").cloned().unwrap_or_default();
+        let display = members["subAttributes"].as_array().into_iter().flatten()
+            .find(|a| a["name"] == "display").cloned().unwrap_or_default();
+        assert_eq!(display["mutability"], "readOnly");
+        assert_eq!(display["returned"], "request");
+        Ok(())
+    }
+}

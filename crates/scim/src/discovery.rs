@@ -74,6 +74,14 @@ fn attribute(
     })
 }
 
+/// An attribute returned only when named in `attributes` (RFC 7643 §7).
+fn returned_on_request(mut attr: Value) -> Value {
+    if let Value::Object(map) = &mut attr {
+        map.insert("returned".into(), Value::String("request".into()));
+    }
+    attr
+}
+
 fn sub_attributes(mut parent: Value, subs: Vec<Value>, multi: bool) -> Value {
     if let Value::Object(map) = &mut parent {
         map.insert("subAttributes".into(), Value::Array(subs));
@@ -155,15 +163,16 @@ pub fn group_schema(base: &str) -> Value {
                 false,
                 false,
             ),
-            attribute(
+            returned_on_request(attribute(
                 "display",
                 "string",
-                "The member's name (read-only).",
+                "The member's name (read-only; returned only when asked for with \
+                 attributes=members.display).",
                 "readOnly",
                 "none",
                 false,
                 false,
-            ),
+            )),
             attribute(
                 "type",
                 "string",

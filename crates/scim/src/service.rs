@@ -812,6 +812,7 @@ impl ScimService {
             Some(name) => Some((group::sort_attr(name)?, descending)),
         };
         let with_members = group::wants_members(&params.attributes, &params.excluded_attributes);
+        let member_display = group::wants_member_display(&params.attributes);
         let org = self.organization().await?;
         let (records, total) = self
             .repo
@@ -830,7 +831,7 @@ impl ScimService {
             .iter()
             .map(|r| {
                 group::project(
-                    group::render(r, self.base_url()),
+                    group::render_with(r, self.base_url(), member_display),
                     &params.attributes,
                     &params.excluded_attributes,
                 )
@@ -868,6 +869,9 @@ impl ScimService {
             .await
             .map_err(|e| group_repo_error(e, id, None))?;
         let mut resource = self.group_resource(&record);
+        if group::wants_member_display(attributes) {
+            resource.body = group::render_with(&record, self.base_url(), true);
+        }
         resource.body = group::project(resource.body, attributes, excluded);
         Ok(resource)
     }
