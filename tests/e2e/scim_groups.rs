@@ -505,3 +505,35 @@ on_both_backends! {
         Ok(())
     }
 }
+
+on_both_backends! {
+    /// A member leaving the organization (through Coder's API) leaves its groups too:
+    /// each such group's `meta.version` moves, so an `If-Match` with the old ETag is a
+    /// 412 and a conditional GET sees the change.
+    async fn scim_group_version_moves_when_a_member_leaves_the_organization(app: TestApp) {
+        let owner = app.owner().await?;
+        let alice = scim_user(&app, "alice").await?;
+        let bob = scim_user(&app, "bob").await?;
+        let with = create_group(&app, json!({"displayName": "With Alice",
+            "members": [{"value": alice}, {"value": bob}]})).await?;
+        let without = create_group(&app, json!({"displayName": "Without Alice",
+            "members": [{"value": bob}]})).await?;
+        assert_eq!(with.status, StatusCode::CREATED, "{with:?}");
+        let path = |g: &warden_tests::Reply| format!("/scim/v2/Groups/{}", g.body["id"].as_str().unwrap_or_default());
+        let etag = |g: &warden_tests::Reply| g.headers.get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let (with_etag, without_etag) = (etag(&with), etag(&without));
+        let left = app.delete(&format!("/api/v2/organizations/{DEFAULT_ORG}/members/{alice}"), Some(&owner.token)).await?;
+        assert!(left.status.is_success(), "{left:?}");
+        let now = app.scim(Method::GET, &path(&with), None, &[("If-None-Match", &with_etag)]).await?;
+        assert_eq!(now.status, StatusCode::OK, "{now:?}");
+        assert_eq!(member_ids(&now.body), vec![bob.clone()]);
+        assert_ne!(now.body["meta"]["version"], json!(with_etag));
+        let stale = app.scim(Method::PATCH, &path(&with), Some(patch_op(json!([
+            {"op": "replace", "path": "displayName", "value": "Renamed"}]))), &[("If-Match", &with_etag)]).await?;
+        assert!(is_scim_error(&stale, StatusCode::PRECONDITION_FAILED, None), "{stale:?}");
+        // A group the leaver was not in keeps its version.
+        let same = app.scim(Method::GET, &path(&without), None, &[("If-None-Match", &without_etag)]).await?;
+        assert_eq!(same.status, StatusCode::NOT_MODIFIED, "{same:?}");
+        Ok(())
+    }
+}
