@@ -507,6 +507,35 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    /// RFC 7644 §3.4.2.3: `sortBy=externalId` on Groups, groups without one last when
+    /// ascending and first when descending.
+    async fn scim_groups_sort_by_external_id(app: TestApp) {
+        app.owner().await?;
+        for (name, ext) in [("One", Some("b-2")), ("Two", None), ("Three", Some("c-1")), ("Four", Some("a-3"))] {
+            let mut body = json!({"displayName": name});
+            if let Some(ext) = ext {
+                body["externalId"] = json!(ext);
+            }
+            let r = create_group(&app, body).await?;
+            assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        }
+        let asc = app.scim(Method::GET, "/scim/v2/Groups?sortBy=externalId", None, &[]).await?;
+        assert_eq!(asc.status, StatusCode::OK, "{asc:?}");
+        assert_eq!(display_names(&asc.body), ["Four", "One", "Three", "Two"]);
+        let desc = app.scim(Method::GET, "/scim/v2/Groups?sortBy=externalId&sortOrder=descending&count=3", None, &[]).await?;
+        assert_eq!(display_names(&desc.body), ["Two", "Three", "One"]);
+        assert_eq!(desc.body["totalResults"], 4);
+        let searched = app.scim(Method::POST, "/scim/v2/Groups/.search", Some(json!({
+            "sortBy": "urn:ietf:params:scim:schemas:core:2.0:Group:externalId", "startIndex": 2, "count": 1,
+        })), &[]).await?;
+        assert_eq!(display_names(&searched.body), ["One"]);
+        let bad = app.scim(Method::GET, "/scim/v2/Groups?sortBy=members.value", None, &[]).await?;
+        assert!(is_scim_error(&bad, StatusCode::BAD_REQUEST, Some("invalidValue")), "{bad:?}");
+        Ok(())
+    }
+}
+
+on_both_backends! {
     /// A member leaving the organization (through Coder's API) leaves its groups too:
     /// each such group's `meta.version` moves, so an `If-Match` with the old ETag is a
     /// 412 and a conditional GET sees the change.

@@ -399,7 +399,12 @@ pub fn sort_attr(name: &str) -> ScimResult<GroupAttr> {
     let refused = || ScimError::invalid_value(format!("Cannot sort Groups by {name:?}."));
     let path = crate::filter::parse_attr_path(name.trim()).map_err(|_| refused())?;
     match target(&path, None) {
-        Ok(attr @ (GroupAttr::Id | GroupAttr::DisplayName | GroupAttr::Created)) => Ok(attr),
+        Ok(
+            attr @ (GroupAttr::Id
+            | GroupAttr::DisplayName
+            | GroupAttr::ExternalId
+            | GroupAttr::Created),
+        ) => Ok(attr),
         Ok(GroupAttr::LastModified) => Ok(GroupAttr::LastModified),
         _ => Err(refused()),
     }
