@@ -15,6 +15,7 @@ mod organizations;
 mod roles;
 mod routes;
 mod scim;
+mod scim_attributes;
 mod scim_bulk;
 mod scim_groups;
 mod users;

@@ -205,7 +205,9 @@ on_both_backends! {
             Some(format!("{}/scim/v2/Users/{id}", app.base).as_str()));
         assert_eq!(reply.body["userName"], "alice.smith@example.com");
         assert_eq!(reply.body["name"]["givenName"], "Alice");
-        assert_eq!(reply.body["name"]["formatted"], "Alice Smith");
+        // Okta sends no name.formatted: none is shown; its displayName is the Warden name.
+        assert!(reply.body["name"].get("formatted").is_none(), "{reply:?}");
+        assert_eq!(reply.body["displayName"], "Alice Smith");
         assert_eq!(reply.body["externalId"], "00uAlice");
         assert_eq!(reply.body["active"], true);
         assert_eq!(reply.body["meta"]["resourceType"], "User");
@@ -213,6 +215,7 @@ on_both_backends! {
         // first sign-in, with a username derived from the email-shaped userName.
         let warden = app.get(&format!("/api/v2/users/{id}"), Some(&owner.token)).await?;
         assert_eq!(warden.body["username"], "alice-smith");
+        assert_eq!(warden.body["name"], "Alice Smith");
         assert_eq!(warden.body["login_type"], "oidc");
         assert_eq!(warden.body["status"], "dormant");
         assert_eq!(warden.body["organization_ids"].as_array().map(Vec::len), Some(1));
@@ -444,7 +447,7 @@ on_both_backends! {
         assert_eq!(app.get("/api/v2/users/me", Some(&token)).await?.status, StatusCode::OK);
         // Deactivation revokes every session at once.
         let path = format!("/scim/v2/Users/{}", bob.id);
-        let off = app.scim(Method::PATCH, &path, Some(patch_op(json!([{"op": "remove", "path": "active"}]))), &[]).await?;
+        let off = app.scim(Method::PATCH, &path, Some(patch_op(json!([{"op": "Replace", "path": "active", "value": "False"}]))), &[]).await?;
         assert_eq!(off.body["active"], false, "{off:?}");
         assert_eq!(app.get("/api/v2/users/me", Some(&token)).await?.status, StatusCode::UNAUTHORIZED);
         // Reactivate, sign in again, then DELETE: revoked, hidden from SCIM, kept in Warden.

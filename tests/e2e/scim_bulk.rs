@@ -372,3 +372,39 @@ on_both_backends! {
         Ok(())
     }
 }
+
+on_both_backends! {
+    /// A `bulkId:` reference inside a PATCH path's value filter is resolved like one
+    /// in `data`: Okta-style `remove members[value eq "bulkId:u1"]` removes the user the
+    /// earlier POST created; an unknown reference fails that operation with 409.
+    async fn scim_bulk_resolves_references_in_patch_path_filters(app: TestApp) {
+        app.owner().await?;
+        let reply = bulk(&app, bulk_request(json!([
+            {"method": "POST", "path": "/Users", "bulkId": "u1", "data": user("cal")},
+            {"method": "POST", "path": "/Users", "bulkId": "u2", "data": user("dee")},
+            {"method": "POST", "path": "/Groups", "bulkId": "g1", "data": {
+                "schemas": [GROUP_SCHEMA], "displayName": "Filtered",
+                "members": [{"value": "bulkId:u1"}, {"value": "bulkId:u2"}],
+            }},
+            {"method": "PATCH", "path": "/Groups/bulkId:g1", "data": {
+                "schemas": [PATCH_SCHEMA],
+                "Operations": [{"op": "remove", "path": "members[value eq \"bulkId:u1\"]"}],
+            }},
+            {"method": "PATCH", "path": "/Groups/bulkId:g1", "data": {
+                "schemas": [PATCH_SCHEMA],
+                "Operations": [{"op": "remove", "path": "members[value eq \"bulkId:nobody\"]"}],
+            }},
+        ]))).await?;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        assert_eq!(statuses(&reply), ["201", "201", "201", "200", "409"], "{reply:?}");
+        let ops = operations(&reply);
+        let dee = id_of(&ops[1]["location"]);
+        let group = id_of(&ops[2]["location"]);
+        let got = app.scim(Method::GET, &format!("/scim/v2/Groups/{group}"), None, &[]).await?;
+        let members: Vec<&str> = got.body["members"].as_array().into_iter().flatten()
+            .filter_map(|m| m["value"].as_str()).collect();
+        assert_eq!(members, [dee.as_str()], "{got:?}");
+        assert_eq!(ops[4]["response"]["scimType"], "invalidValue", "{reply:?}");
+        Ok(())
+    }
+}

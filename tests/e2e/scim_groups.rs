@@ -505,3 +505,64 @@ on_both_backends! {
         Ok(())
     }
 }
+
+on_both_backends! {
+    /// RFC 7644 §3.4.2.3: `sortBy=externalId` on Groups, groups without one last when
+    /// ascending and first when descending.
+    async fn scim_groups_sort_by_external_id(app: TestApp) {
+        app.owner().await?;
+        for (name, ext) in [("One", Some("b-2")), ("Two", None), ("Three", Some("c-1")), ("Four", Some("a-3"))] {
+            let mut body = json!({"displayName": name});
+            if let Some(ext) = ext {
+                body["externalId"] = json!(ext);
+            }
+            let r = create_group(&app, body).await?;
+            assert_eq!(r.status, StatusCode::CREATED, "{r:?}");
+        }
+        let asc = app.scim(Method::GET, "/scim/v2/Groups?sortBy=externalId", None, &[]).await?;
+        assert_eq!(asc.status, StatusCode::OK, "{asc:?}");
+        assert_eq!(display_names(&asc.body), ["Four", "One", "Three", "Two"]);
+        let desc = app.scim(Method::GET, "/scim/v2/Groups?sortBy=externalId&sortOrder=descending&count=3", None, &[]).await?;
+        assert_eq!(display_names(&desc.body), ["Two", "Three", "One"]);
+        assert_eq!(desc.body["totalResults"], 4);
+        let searched = app.scim(Method::POST, "/scim/v2/Groups/.search", Some(json!({
+            "sortBy": "urn:ietf:params:scim:schemas:core:2.0:Group:externalId", "startIndex": 2, "count": 1,
+        })), &[]).await?;
+        assert_eq!(display_names(&searched.body), ["One"]);
+        let bad = app.scim(Method::GET, "/scim/v2/Groups?sortBy=members.value", None, &[]).await?;
+        assert!(is_scim_error(&bad, StatusCode::BAD_REQUEST, Some("invalidValue")), "{bad:?}");
+        Ok(())
+    }
+}
+
+on_both_backends! {
+    /// A member leaving the organization (through Coder's API) leaves its groups too:
+    /// each such group's `meta.version` moves, so an `If-Match` with the old ETag is a
+    /// 412 and a conditional GET sees the change.
+    async fn scim_group_version_moves_when_a_member_leaves_the_organization(app: TestApp) {
+        let owner = app.owner().await?;
+        let alice = scim_user(&app, "alice").await?;
+        let bob = scim_user(&app, "bob").await?;
+        let with = create_group(&app, json!({"displayName": "With Alice",
+            "members": [{"value": alice}, {"value": bob}]})).await?;
+        let without = create_group(&app, json!({"displayName": "Without Alice",
+            "members": [{"value": bob}]})).await?;
+        assert_eq!(with.status, StatusCode::CREATED, "{with:?}");
+        let path = |g: &warden_tests::Reply| format!("/scim/v2/Groups/{}", g.body["id"].as_str().unwrap_or_default());
+        let etag = |g: &warden_tests::Reply| g.headers.get("etag").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let (with_etag, without_etag) = (etag(&with), etag(&without));
+        let left = app.delete(&format!("/api/v2/organizations/{DEFAULT_ORG}/members/{alice}"), Some(&owner.token)).await?;
+        assert!(left.status.is_success(), "{left:?}");
+        let now = app.scim(Method::GET, &path(&with), None, &[("If-None-Match", &with_etag)]).await?;
+        assert_eq!(now.status, StatusCode::OK, "{now:?}");
+        assert_eq!(member_ids(&now.body), vec![bob.clone()]);
+        assert_ne!(now.body["meta"]["version"], json!(with_etag));
+        let stale = app.scim(Method::PATCH, &path(&with), Some(patch_op(json!([
+            {"op": "replace", "path": "displayName", "value": "Renamed"}]))), &[("If-Match", &with_etag)]).await?;
+        assert!(is_scim_error(&stale, StatusCode::PRECONDITION_FAILED, None), "{stale:?}");
+        // A group the leaver was not in keeps its version.
+        let same = app.scim(Method::GET, &path(&without), None, &[("If-None-Match", &without_etag)]).await?;
+        assert_eq!(same.status, StatusCode::NOT_MODIFIED, "{same:?}");
+        Ok(())
+    }
+}

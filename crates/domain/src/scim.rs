@@ -20,15 +20,22 @@ pub enum UserAttr {
     UserName,
     /// `emails.value` (case-insensitive).
     Email,
-    /// `name.formatted` and `displayName`: the user's name (case-insensitive).
-    Name,
+    /// `name.formatted` as sent (case-insensitive).
+    Formatted,
+    /// `displayName` as sent (case-insensitive).
+    DisplayName,
     /// `name.givenName` (case-insensitive).
     GivenName,
     /// `name.familyName` (case-insensitive).
     FamilyName,
     /// `externalId` (case-exact).
     ExternalId,
-    /// `active`: not suspended.
+    /// `emails.type` of the stored email (case-insensitive).
+    EmailType,
+    /// `emails.primary` of the stored email.
+    EmailPrimary,
+    /// `active`: `false` when suspended, `true` when asserted and not suspended,
+    /// unassigned otherwise.
     Active,
     /// `meta.created`.
     Created,
@@ -110,6 +117,41 @@ pub struct ScimUserQuery {
     pub limit: i64,
 }
 
+/// What an identity provider sent for a user beyond the Warden user's own fields,
+/// kept as sent; empty text is unassigned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScimUserFields {
+    pub external_id: String,
+    /// `name.formatted`.
+    pub formatted: String,
+    pub given_name: String,
+    pub family_name: String,
+    /// `displayName`, apart from `name.formatted` (the Warden name is derived from
+    /// both, and is what Coder shows).
+    pub display_name: String,
+    /// `emails.type` of the email Warden keeps.
+    pub email_type: String,
+    /// `emails.primary` of the email Warden keeps; `None` when not sent.
+    pub email_primary: Option<bool>,
+    /// Whether the client asserted `active` (a removed `active` is unassigned).
+    pub active_assigned: bool,
+}
+
+impl ScimUserFields {
+    /// The fields SCIM shows for a Warden user it has not provisioned: its name as
+    /// both `name.formatted` and `displayName`, its email as the primary work one.
+    pub fn of_unprovisioned(user: &User) -> Self {
+        Self {
+            formatted: user.name.clone(),
+            display_name: user.name.clone(),
+            email_type: "work".to_owned(),
+            email_primary: Some(true),
+            active_assigned: true,
+            ..Self::default()
+        }
+    }
+}
+
 /// A user as SCIM sees it: the Warden user plus what the identity provider sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimUserRecord {
@@ -117,9 +159,7 @@ pub struct ScimUserRecord {
     /// The provisioned userName; empty for a user SCIM has not provisioned (found by
     /// [`ScimRepo::find_by_identity`] only).
     pub scim_username: String,
-    pub external_id: String,
-    pub given_name: String,
-    pub family_name: String,
+    pub fields: ScimUserFields,
     /// Deleted through SCIM: hidden from SCIM until provisioned again.
     pub scim_deleted: bool,
 }
@@ -140,9 +180,7 @@ impl ScimUserRecord {
 pub struct NewScimUser {
     pub user: NewUser,
     pub scim_username: String,
-    pub external_id: String,
-    pub given_name: String,
-    pub family_name: String,
+    pub fields: ScimUserFields,
 }
 
 /// The SCIM-managed fields of a user, all replaced at once (`userName` is immutable).
@@ -152,10 +190,9 @@ pub struct ScimUserUpdate {
     /// for users it has.
     pub user_name: String,
     pub email: Email,
+    /// The Warden name (what Coder shows).
     pub name: String,
-    pub given_name: String,
-    pub family_name: String,
-    pub external_id: String,
+    pub fields: ScimUserFields,
     pub status: UserStatus,
     /// Marks the user deleted for SCIM (it stays in Warden, suspended).
     pub scim_deleted: bool,

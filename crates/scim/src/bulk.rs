@@ -255,10 +255,41 @@ pub fn resolve_id(value: &str, created: &HashMap<String, String>) -> ScimResult<
     }
 }
 
+/// Replaces every quoted `"bulkId:<id>"` inside a PATCH path's value filter
+/// (`members[value eq "bulkId:u1"]`) with the created resource's quoted id.
+fn resolve_in_path(path: &mut String, created: &HashMap<String, String>) -> ScimResult<()> {
+    let quoted = format!("\"{BULK_ID_PREFIX}");
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path.as_str();
+    while let Some(at) = rest.find(&quoted) {
+        let (before, from) = rest.split_at(at);
+        let reference = &from[1..];
+        let Some(end) = reference.find('"') else {
+            // An unterminated string: the filter parser reports it as it stands.
+            break;
+        };
+        out.push_str(before);
+        out.push('"');
+        out.push_str(&resolve_id(&reference[..end], created)?);
+        out.push('"');
+        rest = &reference[end + 1..];
+    }
+    out.push_str(rest);
+    *path = out;
+    Ok(())
+}
+
 /// Replaces every string `bulkId:<id>` anywhere in `data` with the created resource's
-/// id (a `$ref` ending in `/bulkId:<id>` gets the id in its last segment).
+/// id (a `$ref` ending in `/bulkId:<id>` gets the id in its last segment), and every
+/// quoted `"bulkId:<id>"` in a PATCH operation's `path` filter.
 pub fn resolve_data(data: &mut Value, created: &HashMap<String, String>) -> ScimResult<()> {
     match data {
+        Value::Object(map) => map.iter_mut().try_for_each(|(key, value)| match value {
+            Value::String(path) if key.eq_ignore_ascii_case("path") => {
+                resolve_in_path(path, created)
+            }
+            other => resolve_data(other, created),
+        }),
         Value::String(s) => {
             if s.starts_with(BULK_ID_PREFIX) {
                 *s = resolve_id(s, created)?;
@@ -269,7 +300,6 @@ pub fn resolve_data(data: &mut Value, created: &HashMap<String, String>) -> Scim
             Ok(())
         }
         Value::Array(items) => items.iter_mut().try_for_each(|v| resolve_data(v, created)),
-        Value::Object(map) => map.values_mut().try_for_each(|v| resolve_data(v, created)),
         _ => Ok(()),
     }
 }
@@ -537,6 +567,31 @@ mod tests {
             resolve_id("bulkId:u1", &created).ok().as_deref(),
             Some("id-1")
         );
+    }
+
+    #[test]
+    fn resolves_references_in_patch_path_filters() {
+        let created: HashMap<String, String> = [("u1".to_owned(), "id-1".to_owned())].into();
+        let mut data = json!({"Operations": [
+            {"op": "remove", "path": "members[value eq \"bulkId:u1\" or value eq \"bulkId:u1\"]"},
+            {"op": "remove", "path": "members[value eq \"plain\"]"},
+            {"op": "add", "path": "members", "value": [{"value": "bulkId:u1"}]},
+        ]});
+        assert!(resolve_data(&mut data, &created).is_ok());
+        assert_eq!(
+            data["Operations"][0]["path"],
+            "members[value eq \"id-1\" or value eq \"id-1\"]"
+        );
+        assert_eq!(data["Operations"][1]["path"], "members[value eq \"plain\"]");
+        assert_eq!(data["Operations"][2]["value"][0]["value"], "id-1");
+        let mut missing = json!({"Operations": [
+            {"op": "remove", "path": "members[value eq \"bulkId:nope\"]"}]});
+        let err = resolve_data(&mut missing, &created).err();
+        assert_eq!(err.map(|e| e.status), Some(409));
+        // An unterminated string is left for the filter parser to refuse.
+        let mut broken = json!({"path": "members[value eq \"bulkId:u1]"});
+        assert!(resolve_data(&mut broken, &created).is_ok());
+        assert_eq!(broken["path"], "members[value eq \"bulkId:u1]");
     }
 
     #[test]

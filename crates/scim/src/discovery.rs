@@ -74,6 +74,14 @@ fn attribute(
     })
 }
 
+/// An attribute returned only when named in `attributes` (RFC 7643 §7).
+fn returned_on_request(mut attr: Value) -> Value {
+    if let Value::Object(map) = &mut attr {
+        map.insert("returned".into(), Value::String("request".into()));
+    }
+    attr
+}
+
 fn sub_attributes(mut parent: Value, subs: Vec<Value>, multi: bool) -> Value {
     if let Value::Object(map) = &mut parent {
         map.insert("subAttributes".into(), Value::Array(subs));
@@ -107,20 +115,20 @@ pub fn user_schema(base: &str) -> Value {
             sub_attributes(
                 attribute("name", "complex", "The components of the user's real name.", rw, "none", false, false),
                 vec![
-                    attribute("formatted", "string", "The full name.", rw, "none", false, false),
+                    attribute("formatted", "string", "The full name; the Warden name when set.", rw, "none", false, false),
                     attribute("familyName", "string", "The family name.", rw, "none", false, false),
                     attribute("givenName", "string", "The given name.", rw, "none", false, false),
                 ],
                 false,
             ),
-            attribute("displayName", "string", "The name displayed for the user (the same as name.formatted in Warden).", rw, "none", false, false),
-            attribute("active", "boolean", "Whether the user may sign in (false = suspended).", rw, "none", false, false),
+            attribute("displayName", "string", "The name displayed for the user; the Warden name when name.formatted is not set.", rw, "none", false, false),
+            attribute("active", "boolean", "Whether the user may sign in: false = suspended; unassigned (never sent, or removed) reads as true and is not returned.", rw, "none", false, false),
             sub_attributes(
-                attribute("emails", "complex", "Email addresses. Warden keeps one: the primary (or first) one.", rw, "none", false, true),
+                attribute("emails", "complex", "Email addresses. Warden keeps one: the primary (or first) one, with its type and primary as sent.", rw, "none", false, true),
                 vec![
                     attribute("value", "string", "The email address.", rw, "server", false, true),
-                    attribute("type", "string", "Always \"work\".", rw, "none", false, false),
-                    attribute("primary", "boolean", "Always true.", rw, "none", false, false),
+                    attribute("type", "string", "A label such as \"work\", as sent.", rw, "none", false, false),
+                    attribute("primary", "boolean", "Whether the email is the primary one, as sent (returned when true).", rw, "none", false, false),
                 ],
                 true,
             ),
@@ -155,15 +163,16 @@ pub fn group_schema(base: &str) -> Value {
                 false,
                 false,
             ),
-            attribute(
+            returned_on_request(attribute(
                 "display",
                 "string",
-                "The member's name (read-only).",
+                "The member's name (read-only; returned only when asked for with \
+                 attributes=members.display).",
                 "readOnly",
                 "none",
                 false,
                 false,
-            ),
+            )),
             attribute(
                 "type",
                 "string",

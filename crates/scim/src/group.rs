@@ -191,8 +191,15 @@ fn timestamp(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-/// Renders a group; without loaded members, `members` is left out.
+/// Renders a group; without loaded members, `members` is left out. A member's
+/// `display` is returned on request only (see [`wants_member_display`]), so that a
+/// group reads back with exactly the members' sub-attributes a client writes.
 pub fn render(record: &ScimGroupRecord, base: &str) -> Value {
+    render_with(record, base, false)
+}
+
+/// [`render`], with each member's `display` when `member_display`.
+pub fn render_with(record: &ScimGroupRecord, base: &str, member_display: bool) -> Value {
     let group = &record.group;
     let mut doc = Map::new();
     doc.insert("schemas".into(), json!([GROUP_SCHEMA]));
@@ -205,12 +212,15 @@ pub fn render(record: &ScimGroupRecord, base: &str) -> Value {
         let members: Vec<Value> = members
             .iter()
             .map(|m| {
-                json!({
+                let mut member = json!({
                     "value": m.id.to_string(),
-                    "display": m.display,
                     "type": "User",
                     "$ref": format!("{base}/Users/{}", m.id),
-                })
+                });
+                if member_display && let Value::Object(map) = &mut member {
+                    map.insert("display".into(), json!(m.display));
+                }
+                member
             })
             .collect();
         doc.insert("members".into(), Value::Array(members));
@@ -243,6 +253,14 @@ pub fn wants_members(attributes: &[String], excluded: &[String]) -> bool {
     !excluded
         .iter()
         .any(|a| crate::user::normalize_for(a, GROUP_SCHEMA) == "members")
+}
+
+/// Whether `attributes` asks for `members.display`, which is returned on request only
+/// (RFC 7643 §7 `returned: request`).
+pub fn wants_member_display(attributes: &[String]) -> bool {
+    attributes
+        .iter()
+        .any(|a| crate::user::normalize_for(a, GROUP_SCHEMA) == "members.display")
 }
 
 /// Applies `attributes`/`excludedAttributes` to a rendered group.
@@ -381,7 +399,12 @@ pub fn sort_attr(name: &str) -> ScimResult<GroupAttr> {
     let refused = || ScimError::invalid_value(format!("Cannot sort Groups by {name:?}."));
     let path = crate::filter::parse_attr_path(name.trim()).map_err(|_| refused())?;
     match target(&path, None) {
-        Ok(attr @ (GroupAttr::Id | GroupAttr::DisplayName | GroupAttr::Created)) => Ok(attr),
+        Ok(
+            attr @ (GroupAttr::Id
+            | GroupAttr::DisplayName
+            | GroupAttr::ExternalId
+            | GroupAttr::Created),
+        ) => Ok(attr),
         Ok(GroupAttr::LastModified) => Ok(GroupAttr::LastModified),
         _ => Err(refused()),
     }
@@ -721,5 +744,23 @@ mod tests {
         assert!(wants_members(&[], &[]));
         assert!(!wants_members(&["displayName".into()], &[]));
         assert!(wants_members(&["members.value".into()], &[]));
+    }
+
+    #[test]
+    fn member_display_is_returned_on_request_only() {
+        let rec = record(&[1]);
+        let plain = render(&rec, "http://x/scim/v2");
+        assert_eq!(
+            plain["members"],
+            json!([{"value": uid(1).to_string(), "type": "User",
+                    "$ref": format!("http://x/scim/v2/Users/{}", uid(1))}])
+        );
+        assert!(!wants_member_display(&["members".into()]));
+        assert!(wants_member_display(&["Members.Display".into()]));
+        assert!(wants_member_display(&[format!(
+            "{GROUP_SCHEMA}:members.display"
+        )]));
+        let asked = render_with(&rec, "http://x/scim/v2", true);
+        assert_eq!(asked["members"][0]["display"], "user 1");
     }
 }

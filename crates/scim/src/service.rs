@@ -523,16 +523,14 @@ impl ScimService {
                 email: input.email.clone(),
                 name: input.name.clone(),
                 hashed_password: None,
-                status: next_status(UserStatus::Suspended, input.active),
+                status: next_status(UserStatus::Suspended, input.is_active()),
                 login_type: LoginType::Oidc,
                 site_roles: Vec::new(),
                 organization_ids: vec![org],
                 now,
             },
             scim_username: input.user_name.clone(),
-            external_id: input.external_id.clone(),
-            given_name: input.given_name.clone(),
-            family_name: input.family_name.clone(),
+            fields: input.fields.clone(),
         };
         let mut audit = AuditEntry::new(
             now,
@@ -604,14 +602,11 @@ impl ScimService {
             None,
             |current| {
                 let mut doc = render(current, &base);
+                // The document is parsed as a PUT would be: a removed attribute is
+                // unassigned. A removed `active` therefore means what a POST or PUT
+                // without `active` means, Warden's default (active): it neither
+                // suspends nor keeps a SCIM suspension (RFC 7644 §3.5.2.2).
                 apply_user_patch(&mut doc, body)?;
-                if let Value::Object(map) = &mut doc
-                    && !map.keys().any(|k| k.eq_ignore_ascii_case("active"))
-                {
-                    // `remove active` deactivates, as Coder reads it.
-                    map.insert("active".into(), Value::Bool(false));
-                }
-                prefer_changed_display_name(&mut doc, &current.user.name);
                 let sent = doc
                     .as_object()
                     .and_then(|m| m.iter().find(|(k, _)| k.eq_ignore_ascii_case("userName")))
@@ -647,9 +642,7 @@ impl ScimService {
                     user_name: current.user_name().to_owned(),
                     email: current.user.email.clone(),
                     name: current.user.name.clone(),
-                    given_name: current.given_name.clone(),
-                    family_name: current.family_name.clone(),
-                    external_id: current.external_id.clone(),
+                    fields: current.fields.clone(),
                     status: UserStatus::Suspended,
                     scim_deleted: true,
                 })
@@ -720,31 +713,6 @@ impl ScimService {
     }
 }
 
-/// `displayName` and `name.formatted` are one field in Warden: when a PATCH changed
-/// only `displayName`, it wins.
-fn prefer_changed_display_name(doc: &mut Value, stored: &str) {
-    let display = crate::filter::get_ci(doc, "displayName")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let Some(display) = display.filter(|d| d != stored) else {
-        return;
-    };
-    let Some(Value::Object(map)) = doc.as_object_mut().and_then(|m| {
-        m.iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case("name"))
-            .map(|(_, v)| v)
-    }) else {
-        return;
-    };
-    if let Some((_, formatted)) = map
-        .iter_mut()
-        .find(|(k, _)| k.eq_ignore_ascii_case("formatted"))
-        && formatted.as_str() == Some(stored)
-    {
-        *formatted = Value::String(display);
-    }
-}
-
 fn check_user_name(current: &ScimUserRecord, sent: &str) -> ScimResult<()> {
     if !sent.eq_ignore_ascii_case(current.user_name()) {
         return Err(ScimError::mutability(format!(
@@ -760,10 +728,8 @@ fn update_from(input: &UserInput, current: &ScimUserRecord, scim_deleted: bool) 
         user_name: input.user_name.clone(),
         email: input.email.clone(),
         name: input.name.clone(),
-        given_name: input.given_name.clone(),
-        family_name: input.family_name.clone(),
-        external_id: input.external_id.clone(),
-        status: next_status(current.user.status, input.active),
+        fields: input.fields.clone(),
+        status: next_status(current.user.status, input.is_active()),
         scim_deleted,
     }
 }
@@ -846,6 +812,7 @@ impl ScimService {
             Some(name) => Some((group::sort_attr(name)?, descending)),
         };
         let with_members = group::wants_members(&params.attributes, &params.excluded_attributes);
+        let member_display = group::wants_member_display(&params.attributes);
         let org = self.organization().await?;
         let (records, total) = self
             .repo
@@ -864,7 +831,7 @@ impl ScimService {
             .iter()
             .map(|r| {
                 group::project(
-                    group::render(r, self.base_url()),
+                    group::render_with(r, self.base_url(), member_display),
                     &params.attributes,
                     &params.excluded_attributes,
                 )
@@ -902,6 +869,9 @@ impl ScimService {
             .await
             .map_err(|e| group_repo_error(e, id, None))?;
         let mut resource = self.group_resource(&record);
+        if group::wants_member_display(attributes) {
+            resource.body = group::render_with(&record, self.base_url(), true);
+        }
         resource.body = group::project(resource.body, attributes, excluded);
         Ok(resource)
     }

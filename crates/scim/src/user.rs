@@ -6,14 +6,17 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use warden_domain::model::UserStatus;
-use warden_domain::scim::{CompareOp, FilterValue, ScimUserRecord, UserAttr, UserFilter};
+use warden_domain::scim::{
+    CompareOp, FilterValue, ScimUserFields, ScimUserRecord, UserAttr, UserFilter,
+};
 use warden_domain::values::{Email, real_name_valid};
 
 use crate::discovery::USER_SCHEMA;
 use crate::error::{ScimError, ScimResult};
-use crate::filter::{AttrPath, CompValue, Filter, Op, get_ci, matches};
+use crate::filter::{AttrPath, CompValue, Filter, Op, get_ci};
 
-/// Longest `name.givenName`, `name.familyName` and `externalId` kept.
+/// Longest `name.givenName`, `name.familyName`, `displayName`, `emails.type` and
+/// `externalId` kept.
 pub const MAX_TEXT_LEN: usize = 256;
 
 /// What a client sent for a user (POST, PUT, or a PATCHed document).
@@ -21,11 +24,21 @@ pub const MAX_TEXT_LEN: usize = 256;
 pub struct UserInput {
     pub user_name: String,
     pub email: Email,
+    /// The Warden name (what Coder shows): `name.formatted`, else `displayName`,
+    /// else given and family name.
     pub name: String,
-    pub given_name: String,
-    pub family_name: String,
-    pub external_id: String,
-    pub active: bool,
+    /// Everything else as sent (`active_assigned`: whether `active` was sent).
+    pub fields: ScimUserFields,
+    /// `active` as sent; `None` when unassigned, which Warden reads as active (as
+    /// for a POST without it).
+    pub active: Option<bool>,
+}
+
+impl UserInput {
+    /// Whether the user may sign in: unassigned `active` is Warden's default, true.
+    pub fn is_active(&self) -> bool {
+        self.active.unwrap_or(true)
+    }
 }
 
 fn string_at(body: &Value, key: &str) -> ScimResult<Option<String>> {
@@ -74,7 +87,12 @@ pub fn parse_user(body: &Value) -> ScimResult<UserInput> {
             "\"userName\" must be at most {MAX_TEXT_LEN} characters."
         )));
     }
-    let email = pick_email(body)?.unwrap_or_else(|| user_name.clone());
+    let picked = pick_email(body)?;
+    let (email, email_type, email_primary) = match picked {
+        Some(p) => (p.value, p.kind, p.primary),
+        None => (user_name.clone(), String::new(), None),
+    };
+    let email_type = bounded("emails.type", Some(email_type))?;
     let email = Email::parse(&email).map_err(|_| {
         ScimError::invalid_value(format!(
             "A valid email is required in \"emails\" (or as the userName); got {email:?}."
@@ -93,33 +111,48 @@ pub fn parse_user(body: &Value) -> ScimResult<UserInput> {
             )));
         }
     };
-    let display = string_at(body, "displayName")?;
-    let name = formatted
-        .filter(|s| !s.trim().is_empty())
-        .or(display.filter(|s| !s.trim().is_empty()))
-        .unwrap_or_else(|| format!("{given_name} {family_name}"))
-        .trim()
-        .to_owned();
+    let formatted = formatted.unwrap_or_default().trim().to_owned();
+    let display_name = bounded("displayName", string_at(body, "displayName")?)?;
+    let name = [&formatted, &display_name]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .cloned()
+        .unwrap_or_else(|| format!("{given_name} {family_name}").trim().to_owned());
     real_name_valid(&name)
         .map_err(|e| ScimError::invalid_value(format!("The user's name {e}.")))?;
     let external_id = bounded("externalId", string_at(body, "externalId")?)?;
     let active = match get_ci(body, "active") {
-        None | Some(Value::Null) => true,
-        Some(v) => lenient_bool("active", v)?,
+        None | Some(Value::Null) => None,
+        Some(v) => Some(lenient_bool("active", v)?),
     };
     Ok(UserInput {
         user_name,
         email,
         name,
-        given_name,
-        family_name,
-        external_id,
+        fields: ScimUserFields {
+            external_id,
+            formatted,
+            given_name,
+            family_name,
+            display_name,
+            email_type,
+            email_primary,
+            active_assigned: active.is_some(),
+        },
         active,
     })
 }
 
+/// The email Warden keeps, with its `type` and `primary` as sent.
+struct PickedEmail {
+    value: String,
+    kind: String,
+    /// `None` when not sent.
+    primary: Option<bool>,
+}
+
 /// The primary email, else the first; `None` when there is none.
-fn pick_email(body: &Value) -> ScimResult<Option<String>> {
+fn pick_email(body: &Value) -> ScimResult<Option<PickedEmail>> {
     let emails = match get_ci(body, "emails") {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Array(items)) => items,
@@ -135,13 +168,18 @@ fn pick_email(body: &Value) -> ScimResult<Option<String>> {
             continue;
         };
         let primary = match get_ci(item, "primary") {
-            None | Some(Value::Null) => false,
-            Some(v) => lenient_bool("emails.primary", v)?,
+            None | Some(Value::Null) => None,
+            Some(v) => Some(lenient_bool("emails.primary", v)?),
         };
-        if primary {
-            return Ok(Some(value));
+        let picked = PickedEmail {
+            value,
+            kind: string_at(item, "type")?.unwrap_or_default(),
+            primary,
+        };
+        if primary == Some(true) {
+            return Ok(Some(picked));
         }
-        first.get_or_insert(value);
+        first.get_or_insert(picked);
     }
     Ok(first)
 }
@@ -173,39 +211,68 @@ fn timestamp(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
-/// Renders a user.
+/// The SCIM `active` of a user: `false` when Warden has it suspended (whoever did),
+/// `true` when the client asserted it, else unassigned.
+pub fn active_of(record: &ScimUserRecord) -> Option<bool> {
+    if !is_active(record.user.status) {
+        Some(false)
+    } else if record.fields.active_assigned {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// Renders a user: what the client sent, unassigned attributes left out.
 pub fn render(record: &ScimUserRecord, base: &str) -> Value {
     let user = &record.user;
+    let fields = &record.fields;
+    let mut doc = Map::new();
+    doc.insert("schemas".into(), json!([USER_SCHEMA]));
+    doc.insert("id".into(), json!(user.id.to_string()));
+    if !fields.external_id.is_empty() {
+        doc.insert("externalId".into(), json!(fields.external_id));
+    }
+    doc.insert("userName".into(), json!(record.user_name()));
     let mut name = Map::new();
-    name.insert("formatted".into(), json!(user.name));
-    if !record.given_name.is_empty() {
-        name.insert("givenName".into(), json!(record.given_name));
+    for (key, value) in [
+        ("formatted", &fields.formatted),
+        ("givenName", &fields.given_name),
+        ("familyName", &fields.family_name),
+    ] {
+        if !value.is_empty() {
+            name.insert(key.into(), json!(value));
+        }
     }
-    if !record.family_name.is_empty() {
-        name.insert("familyName".into(), json!(record.family_name));
+    if !name.is_empty() {
+        doc.insert("name".into(), Value::Object(name));
     }
-    let mut doc = json!({
-        "schemas": [USER_SCHEMA],
-        "id": user.id.to_string(),
-        "userName": record.user_name(),
-        "name": name,
-        "displayName": user.name,
-        "emails": [{"value": user.email.as_str(), "type": "work", "primary": true}],
-        "active": is_active(user.status),
-        "meta": {
+    if !fields.display_name.is_empty() {
+        doc.insert("displayName".into(), json!(fields.display_name));
+    }
+    let mut email = Map::new();
+    email.insert("value".into(), json!(user.email.as_str()));
+    if !fields.email_type.is_empty() {
+        email.insert("type".into(), json!(fields.email_type));
+    }
+    if let Some(primary) = fields.email_primary {
+        email.insert("primary".into(), json!(primary));
+    }
+    doc.insert("emails".into(), json!([email]));
+    if let Some(active) = active_of(record) {
+        doc.insert("active".into(), json!(active));
+    }
+    doc.insert(
+        "meta".into(),
+        json!({
             "resourceType": "User",
             "created": timestamp(user.created_at),
             "lastModified": timestamp(user.updated_at),
             "location": format!("{base}/Users/{}", user.id),
             "version": version(record),
-        },
-    });
-    if !record.external_id.is_empty()
-        && let Value::Object(map) = &mut doc
-    {
-        map.insert("externalId".into(), json!(record.external_id));
-    }
-    doc
+        }),
+    );
+    Value::Object(doc)
 }
 
 /// Normalizes an attribute name from `attributes`/`excludedAttributes`: without the
@@ -321,14 +388,8 @@ fn drop_subs(value: Value, subs: &[&str]) -> Value {
     }
 }
 
-/// What a filter or sort attribute names on a user.
-enum Target {
-    Column(UserAttr),
-    /// `emails.type` / `emails.primary`: constant for Warden's single email.
-    EmailConstant(&'static str),
-}
-
-fn target(path: &AttrPath, within: Option<&str>) -> ScimResult<Target> {
+/// The attribute a filter or sort names on a user, each backed by one column.
+fn target(path: &AttrPath, within: Option<&str>) -> ScimResult<UserAttr> {
     if let Some(urn) = &path.urn
         && !urn.eq_ignore_ascii_case(USER_SCHEMA)
     {
@@ -340,25 +401,27 @@ fn target(path: &AttrPath, within: Option<&str>) -> ScimResult<Target> {
         Some(parent) => format!("{parent}.{}", path.dotted()),
         None => path.dotted(),
     };
-    Ok(Target::Column(match dotted.as_str() {
+    Ok(match dotted.as_str() {
         "id" => UserAttr::Id,
         "username" => UserAttr::UserName,
         "externalid" => UserAttr::ExternalId,
-        "displayname" | "name" | "name.formatted" => UserAttr::Name,
+        "displayname" => UserAttr::DisplayName,
+        // A comparison with the complex `name` compares its formatted form.
+        "name" | "name.formatted" => UserAttr::Formatted,
         "name.givenname" => UserAttr::GivenName,
         "name.familyname" => UserAttr::FamilyName,
         "emails" | "emails.value" => UserAttr::Email,
+        "emails.type" => UserAttr::EmailType,
+        "emails.primary" => UserAttr::EmailPrimary,
         "active" => UserAttr::Active,
         "meta.created" => UserAttr::Created,
         "meta.lastmodified" => UserAttr::LastModified,
-        "emails.type" => return Ok(Target::EmailConstant("type")),
-        "emails.primary" => return Ok(Target::EmailConstant("primary")),
         other => {
             return Err(ScimError::invalid_filter(format!(
                 "Filtering on {other:?} is not supported."
             )));
         }
-    }))
+    })
 }
 
 fn compare_op(op: Op) -> CompareOp {
@@ -400,25 +463,21 @@ fn translate(filter: &Filter, within: Option<&str>) -> ScimResult<UserFilter> {
             }
             translate(inner, Some("emails"))?
         }
-        Filter::Present(path) => match target(path, within)? {
-            Target::Column(attr) => UserFilter::Present(attr),
-            Target::EmailConstant(_) => UserFilter::Const(true),
-        },
-        Filter::Compare(path, op, value) => match target(path, within)? {
-            Target::EmailConstant(key) => {
-                let probe = Filter::Compare(
-                    AttrPath {
-                        urn: None,
-                        attr: key.to_owned(),
-                        sub: None,
-                    },
-                    *op,
-                    value.clone(),
-                );
-                UserFilter::Const(matches(&probe, &json!({"type": "work", "primary": true})))
-            }
-            Target::Column(attr) => comparison(attr, *op, value)?,
-        },
+        Filter::Present(path)
+            if within.is_none() && path.sub.is_none() && path.attr.eq_ignore_ascii_case("name") =>
+        {
+            // The complex `name` is present when any of its parts is.
+            let present = |a| Box::new(UserFilter::Present(a));
+            UserFilter::Or(
+                present(UserAttr::Formatted),
+                Box::new(UserFilter::Or(
+                    present(UserAttr::GivenName),
+                    present(UserAttr::FamilyName),
+                )),
+            )
+        }
+        Filter::Present(path) => UserFilter::Present(target(path, within)?),
+        Filter::Compare(path, op, value) => comparison(target(path, within)?, *op, value)?,
     })
 }
 
@@ -434,13 +493,16 @@ fn comparison(attr: UserAttr, op: Op, value: &CompValue) -> ScimResult<UserFilte
                 )),
             };
         }
-        (UserAttr::Active, CompValue::Bool(b)) if matches!(op, Op::Eq | Op::Ne) => {
+        (UserAttr::Active | UserAttr::EmailPrimary, CompValue::Bool(b))
+            if matches!(op, Op::Eq | Op::Ne) =>
+        {
             FilterValue::Bool(*b)
         }
-        (UserAttr::Active, _) => {
-            return Err(ScimError::invalid_filter(
-                "\"active\" is a boolean: compare it with eq or ne and true or false.",
-            ));
+        (UserAttr::Active | UserAttr::EmailPrimary, _) => {
+            return Err(ScimError::invalid_filter(format!(
+                "{} is a boolean: compare it with eq or ne and true or false.",
+                shown()
+            )));
         }
         (UserAttr::Created | UserAttr::LastModified, CompValue::Str(s))
             if !matches!(op, Op::Co | Op::Sw | Op::Ew) =>
@@ -474,12 +536,7 @@ fn comparison(attr: UserAttr, op: Op, value: &CompValue) -> ScimResult<UserFilte
 pub fn sort_attr(name: &str) -> ScimResult<UserAttr> {
     let path = crate::filter::parse_attr_path(name.trim())
         .map_err(|_| ScimError::invalid_value(format!("Cannot sort by {name:?}.")))?;
-    match target(&path, None) {
-        Ok(Target::Column(attr)) => Ok(attr),
-        _ => Err(ScimError::invalid_value(format!(
-            "Cannot sort by {name:?}."
-        ))),
-    }
+    target(&path, None).map_err(|_| ScimError::invalid_value(format!("Cannot sort by {name:?}.")))
 }
 
 #[cfg(test)]
@@ -504,7 +561,11 @@ mod tests {
         assert_eq!(
             translated(r#"emails[type eq "work" and value ew "@x.io"]"#),
             Ok(UserFilter::And(
-                Box::new(UserFilter::Const(true)),
+                Box::new(UserFilter::Compare {
+                    attr: UserAttr::EmailType,
+                    op: CompareOp::Eq,
+                    value: FilterValue::Text("work".into())
+                }),
                 Box::new(UserFilter::Compare {
                     attr: UserAttr::Email,
                     op: CompareOp::Ew,
@@ -513,9 +574,34 @@ mod tests {
             ))
         );
         assert_eq!(
-            translated(r#"emails[type eq "home"]"#),
-            Ok(UserFilter::Const(false))
+            translated(r#"emails[primary eq true]"#),
+            Ok(UserFilter::Compare {
+                attr: UserAttr::EmailPrimary,
+                op: CompareOp::Eq,
+                value: FilterValue::Bool(true)
+            })
         );
+        assert_eq!(
+            translated(r#"displayName co "x""#).map(|f| matches!(
+                f,
+                UserFilter::Compare {
+                    attr: UserAttr::DisplayName,
+                    ..
+                }
+            )),
+            Ok(true)
+        );
+        assert_eq!(
+            translated(r#"name.formatted sw "x""#).map(|f| matches!(
+                f,
+                UserFilter::Compare {
+                    attr: UserAttr::Formatted,
+                    ..
+                }
+            )),
+            Ok(true)
+        );
+        assert!(matches!(translated("name pr"), Ok(UserFilter::Or(_, _))));
         assert!(matches!(
             translated(r#"meta.lastModified gt "2011-05-13T04:42:34Z""#),
             Ok(UserFilter::Compare {
@@ -532,6 +618,7 @@ mod tests {
             r#"title eq "x""#,
             r#"active eq "true""#,
             r#"active gt true"#,
+            r#"emails.primary eq "yes""#,
             r#"meta.created co "2011""#,
             r#"meta.created eq "yesterday""#,
             r#"userName eq 42"#,
@@ -562,7 +649,25 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(input.email.as_str(), "alice@example.com");
         assert_eq!(input.name, "Alice Liddell");
-        assert!(!input.active);
+        assert_eq!(input.active, Some(false));
+        assert!(input.fields.active_assigned);
+        assert_eq!(input.fields.email_primary, Some(true));
+        assert_eq!(input.fields.email_type, "");
+        assert_eq!(input.fields.formatted, "");
+        assert_eq!(input.fields.display_name, "");
+        let input = parse_user(&json!({
+            "userName": "bob",
+            "displayName": "Bobby",
+            "emails": [{"value": "b@x.io", "type": "home"}],
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(input.name, "Bobby");
+        assert_eq!(input.fields.display_name, "Bobby");
+        assert_eq!(input.fields.email_type, "home");
+        assert_eq!(input.fields.email_primary, None);
+        assert_eq!(input.active, None);
+        assert!(!input.fields.active_assigned);
+        assert!(input.is_active());
         let e = parse_user(&json!({"userName": "bob", "emails": "nope"})).err();
         assert_eq!(
             e.map(|e| e.scim_type),

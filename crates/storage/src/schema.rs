@@ -145,6 +145,11 @@ diesel::table! {
         given_name -> Text,
         family_name -> Text,
         deleted -> Bool,
+        formatted_name -> Text,
+        display_name -> Text,
+        email_type -> Text,
+        email_primary -> Nullable<Bool>,
+        active_assigned -> Bool,
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 use warden_domain::RepoError;
 use warden_domain::ids::{OrganizationId, UserId};
 use warden_domain::model::{AuditEntry, MemberWithUser, OrganizationMember};
@@ -17,8 +17,54 @@ use crate::db::{AnyConnection, Database, MultiBackend, lock_key};
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
 use crate::repos::users::{escape_like, hydrate};
-use crate::rows::{MemberRow, UserRow, to_db};
-use crate::schema::{lower, organization_member_roles, organization_members, organizations, users};
+use crate::rows::{MemberRow, UserRow, from_db, parse_uuid, to_db};
+use crate::schema::{
+    group_members, groups, lower, organization_member_roles, organization_members, organizations,
+    users,
+};
+
+/// Moves the version (`updated_at`) of every group of `org` that `user` is an explicit
+/// member of, as the user is about to leave the organization and with it those groups
+/// (the foreign key cascades): a SCIM client holding a group's ETag must see it
+/// change. Each group is locked as the group writers lock it, before the membership
+/// goes, so that this serializes with them in their order.
+fn touch_groups_left(
+    conn: &mut AnyConnection,
+    org: OrganizationId,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<(), RepoError> {
+    let mut left: Vec<String> = group_members::table
+        .filter(group_members::organization_id.eq(org.to_string()))
+        .filter(group_members::user_id.eq(user.to_string()))
+        .select(group_members::group_id)
+        .load(conn)
+        .map_err(map_diesel)?;
+    left.sort();
+    for gid in left {
+        let uuid: uuid::Uuid = parse_uuid("group id", &gid)?;
+        lock(conn, lock_key(3, &[uuid]))?;
+        let version: Option<PrimitiveDateTime> = groups::table
+            .find(&gid)
+            .select(groups::updated_at)
+            .first(conn)
+            .optional()
+            .map_err(map_diesel)?;
+        let Some(version) = version.map(from_db) else {
+            continue;
+        };
+        let stamp = if now > version {
+            now
+        } else {
+            version + Duration::microseconds(1)
+        };
+        diesel::update(groups::table.find(&gid))
+            .set(groups::updated_at.eq(to_db(stamp)))
+            .execute(conn)
+            .map_err(map_diesel)?;
+    }
+    Ok(())
+}
 
 /// Memberships on PostgreSQL or SQLite.
 #[derive(Debug, Clone)]
@@ -267,6 +313,7 @@ impl MemberRepo for DieselMemberRepo {
     async fn remove(&self, org: OrganizationId, user: UserId, audit: AuditEntry) -> RepoResult<()> {
         self.db
             .write_touching(Touched::Only(vec![ChangeTag::User(user)]), move |conn| {
+                touch_groups_left(conn, org, user, audit.time)?;
                 let removed = diesel::delete(
                     organization_members::table.find((org.to_string(), user.to_string())),
                 )

@@ -11,7 +11,8 @@ use warden_domain::model::{AuditEntry, UserStatus};
 use warden_domain::ports::RepoResult;
 use warden_domain::scim::{
     CompareOp, FilterValue, GroupChangeFn, NewScimGroup, NewScimUser, Rejection, ScimGroupQuery,
-    ScimGroupRecord, ScimRepo, ScimUserQuery, ScimUserRecord, ScimUserUpdate, UserAttr, UserFilter,
+    ScimGroupRecord, ScimRepo, ScimUserFields, ScimUserQuery, ScimUserRecord, ScimUserUpdate,
+    UserAttr, UserFilter,
 };
 
 use crate::db::{AnyConnection, Database, MultiBackend};
@@ -54,6 +55,49 @@ struct ScimRow {
     given_name: String,
     family_name: String,
     deleted: bool,
+    formatted_name: String,
+    display_name: String,
+    email_type: String,
+    email_primary: Option<bool>,
+    active_assigned: bool,
+}
+
+impl ScimRow {
+    fn new(
+        user_id: String,
+        organization_id: String,
+        user_name: String,
+        fields: ScimUserFields,
+        deleted: bool,
+    ) -> Self {
+        Self {
+            user_id,
+            organization_id,
+            user_name,
+            external_id: fields.external_id,
+            given_name: fields.given_name,
+            family_name: fields.family_name,
+            deleted,
+            formatted_name: fields.formatted,
+            display_name: fields.display_name,
+            email_type: fields.email_type,
+            email_primary: fields.email_primary,
+            active_assigned: fields.active_assigned,
+        }
+    }
+
+    fn fields(&self) -> ScimUserFields {
+        ScimUserFields {
+            external_id: self.external_id.clone(),
+            formatted: self.formatted_name.clone(),
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            display_name: self.display_name.clone(),
+            email_type: self.email_type.clone(),
+            email_primary: self.email_primary,
+            active_assigned: self.active_assigned,
+        }
+    }
 }
 
 fn always(value: bool) -> Pred {
@@ -88,10 +132,14 @@ fn text_column(attr: UserAttr) -> Option<(TextExpr, bool)> {
         UserAttr::UserName => (Box::new(lower(scim_users::user_name)), false),
         UserAttr::ExternalId => (Box::new(scim_users::external_id), true),
         UserAttr::Email => (Box::new(lower(users::email)), false),
-        UserAttr::Name => (Box::new(lower(users::name)), false),
+        UserAttr::Formatted => (Box::new(lower(scim_users::formatted_name)), false),
+        UserAttr::DisplayName => (Box::new(lower(scim_users::display_name)), false),
+        UserAttr::EmailType => (Box::new(lower(scim_users::email_type)), false),
         UserAttr::GivenName => (Box::new(lower(scim_users::given_name)), false),
         UserAttr::FamilyName => (Box::new(lower(scim_users::family_name)), false),
-        UserAttr::Active | UserAttr::Created | UserAttr::LastModified => return None,
+        UserAttr::Active | UserAttr::EmailPrimary | UserAttr::Created | UserAttr::LastModified => {
+            return None;
+        }
     })
 }
 
@@ -103,13 +151,21 @@ fn predicate(filter: &UserFilter) -> Result<Pred, RepoError> {
         UserFilter::Not(a) => Box::new(not(predicate(a)?)),
         UserFilter::Const(v) => always(*v),
         UserFilter::Present(attr) => match attr {
-            UserAttr::UserName
-            | UserAttr::Id
-            | UserAttr::Created
-            | UserAttr::LastModified
-            | UserAttr::Active => always(true),
+            UserAttr::UserName | UserAttr::Id | UserAttr::Created | UserAttr::LastModified => {
+                always(true)
+            }
+            // Rendered when asserted, and always for a suspended user.
+            UserAttr::Active => Box::new(
+                scim_users::active_assigned
+                    .eq(true)
+                    .or(users::status.eq(UserStatus::Suspended.as_str())),
+            ),
+            // Rendered only when true.
+            UserAttr::EmailPrimary => Box::new(scim_users::email_primary.is_not_null()),
             UserAttr::Email => Box::new(users::email.ne("")),
-            UserAttr::Name => Box::new(users::name.ne("")),
+            UserAttr::EmailType => Box::new(scim_users::email_type.ne("")),
+            UserAttr::Formatted => Box::new(scim_users::formatted_name.ne("")),
+            UserAttr::DisplayName => Box::new(scim_users::display_name.ne("")),
             UserAttr::GivenName => Box::new(scim_users::given_name.ne("")),
             UserAttr::FamilyName => Box::new(scim_users::family_name.ne("")),
             UserAttr::ExternalId => Box::new(scim_users::external_id.ne("")),
@@ -126,17 +182,39 @@ fn compare(attr: UserAttr, op: CompareOp, value: &FilterValue) -> Result<Pred, R
     };
     match (attr, value) {
         (UserAttr::Active, FilterValue::Bool(b)) => {
-            let active = match op {
-                CompareOp::Eq => *b,
-                CompareOp::Ne => !*b,
-                _ => return Err(unsupported()),
-            };
             let suspended = UserStatus::Suspended.as_str();
-            Ok(if active {
-                Box::new(users::status.ne(suspended))
+            // As rendered: false when suspended, true when asserted and not
+            // suspended, unassigned (equal to neither) otherwise.
+            let equal: Pred = if *b {
+                Box::new(
+                    users::status
+                        .ne(suspended)
+                        .and(scim_users::active_assigned.eq(true)),
+                )
             } else {
                 Box::new(users::status.eq(suspended))
-            })
+            };
+            match op {
+                CompareOp::Eq => Ok(equal),
+                CompareOp::Ne => Ok(Box::new(not(equal))),
+                _ => Err(unsupported()),
+            }
+        }
+        (UserAttr::EmailPrimary, FilterValue::Bool(b)) => {
+            // Not sent is unassigned: equal to neither value (FALSE, never NULL, so
+            // that `not (…)` holds for it).
+            let equal = scim_users::email_primary
+                .is_not_null()
+                .and(scim_users::email_primary.eq(*b).assume_not_null());
+            match op {
+                CompareOp::Eq => Ok(Box::new(equal)),
+                CompareOp::Ne => Ok(Box::new(
+                    scim_users::email_primary
+                        .is_null()
+                        .or(scim_users::email_primary.ne(*b).assume_not_null()),
+                )),
+                _ => Err(unsupported()),
+            }
         }
         (UserAttr::Created | UserAttr::LastModified, FilterValue::Time(t)) => {
             let t = to_db(*t);
@@ -197,7 +275,25 @@ fn ordered(query: Boxed, sort: Option<(UserAttr, bool)>) -> Boxed {
         UserAttr::Active => by!(users::status),
         UserAttr::UserName => by!(lower(scim_users::user_name)),
         UserAttr::Email => by!(lower(users::email)),
-        UserAttr::Name => by!(lower(users::name)),
+        UserAttr::Formatted => by!(lower(scim_users::formatted_name)),
+        UserAttr::DisplayName => by!(lower(scim_users::display_name)),
+        UserAttr::EmailType => by!(lower(scim_users::email_type)),
+        // Unassigned last ascending, first descending (RFC 7644 §3.4.2.3), on both
+        // backends (their NULL orders differ).
+        UserAttr::EmailPrimary => {
+            let unassigned = scim_users::email_primary.is_null();
+            if desc {
+                query
+                    .order(unassigned.desc())
+                    .then_order_by(scim_users::email_primary.desc())
+                    .then_order_by(users::id.asc())
+            } else {
+                query
+                    .order(unassigned.asc())
+                    .then_order_by(scim_users::email_primary.asc())
+                    .then_order_by(users::id.asc())
+            }
+        }
         UserAttr::GivenName => by!(lower(scim_users::given_name)),
         UserAttr::FamilyName => by!(lower(scim_users::family_name)),
         UserAttr::ExternalId => by!(scim_users::external_id),
@@ -217,19 +313,15 @@ fn records(
         .zip(extra)
         .map(|(user, scim)| match scim {
             Some(s) => ScimUserRecord {
+                fields: s.fields(),
                 user,
                 scim_username: s.user_name,
-                external_id: s.external_id,
-                given_name: s.given_name,
-                family_name: s.family_name,
                 scim_deleted: s.deleted,
             },
             None => ScimUserRecord {
+                fields: ScimUserFields::of_unprovisioned(&user),
                 user,
                 scim_username: String::new(),
-                external_id: String::new(),
-                given_name: String::new(),
-                family_name: String::new(),
                 scim_deleted: false,
             },
         })
@@ -387,15 +479,13 @@ impl ScimRepo for DieselScimRepo {
                 insert_user(conn, &new.user)?;
                 let id = new.user.id.to_string();
                 diesel::insert_into(scim_users::table)
-                    .values(ScimRow {
-                        user_id: id.clone(),
-                        organization_id: org.to_string(),
-                        user_name: new.scim_username,
-                        external_id: new.external_id,
-                        given_name: new.given_name,
-                        family_name: new.family_name,
-                        deleted: false,
-                    })
+                    .values(ScimRow::new(
+                        id.clone(),
+                        org.to_string(),
+                        new.scim_username,
+                        new.fields,
+                        false,
+                    ))
                     .execute(conn)
                     .map_err(map_diesel)?;
                 insert_audit(conn, &audit)?;
@@ -458,24 +548,31 @@ impl ScimRepo for DieselScimRepo {
                 let org = org.to_string();
                 let provisioned = diesel::update(scim_users::table.find(&id))
                     .set((
-                        scim_users::external_id.eq(&update.external_id),
-                        scim_users::given_name.eq(&update.given_name),
-                        scim_users::family_name.eq(&update.family_name),
-                        scim_users::deleted.eq(update.scim_deleted),
+                        (
+                            scim_users::external_id.eq(&update.fields.external_id),
+                            scim_users::formatted_name.eq(&update.fields.formatted),
+                            scim_users::given_name.eq(&update.fields.given_name),
+                            scim_users::family_name.eq(&update.fields.family_name),
+                            scim_users::display_name.eq(&update.fields.display_name),
+                        ),
+                        (
+                            scim_users::email_type.eq(&update.fields.email_type),
+                            scim_users::email_primary.eq(update.fields.email_primary),
+                            scim_users::active_assigned.eq(update.fields.active_assigned),
+                            scim_users::deleted.eq(update.scim_deleted),
+                        ),
                     ))
                     .execute(conn)
                     .map_err(map_diesel)?;
                 if provisioned == 0 {
                     diesel::insert_into(scim_users::table)
-                        .values(ScimRow {
-                            user_id: id.clone(),
-                            organization_id: org.clone(),
-                            user_name: update.user_name,
-                            external_id: update.external_id,
-                            given_name: update.given_name,
-                            family_name: update.family_name,
-                            deleted: update.scim_deleted,
-                        })
+                        .values(ScimRow::new(
+                            id.clone(),
+                            org.clone(),
+                            update.user_name,
+                            update.fields,
+                            update.scim_deleted,
+                        ))
                         .execute(conn)
                         .map_err(map_diesel)?;
                 }

@@ -87,6 +87,17 @@ fn display_name() -> TextExpr {
     )))
 }
 
+/// A group's `externalId`, the empty string for a group without a `scim_groups` row.
+fn external_id_of_group() -> TextExpr {
+    Box::new(coalesce(
+        scim_groups::table
+            .filter(scim_groups::group_id.eq(groups::id))
+            .select(scim_groups::external_id)
+            .single_value(),
+        "",
+    ))
+}
+
 fn like_pattern(op: CompareOp, value: &str) -> Option<String> {
     match op {
         CompareOp::Co => Some(format!("%{}%", escape_like(value))),
@@ -236,8 +247,24 @@ fn ordered(query: Boxed, sort: Option<(GroupAttr, bool)>) -> Boxed {
         GroupAttr::DisplayName => by!(display_name()),
         GroupAttr::Created => by!(groups::created_at),
         GroupAttr::LastModified => by!(groups::updated_at),
+        // RFC 7644 §3.4.2.3: groups without an externalId come last ascending, first
+        // descending.
+        GroupAttr::ExternalId => {
+            let unassigned = external_id_of_group().eq("");
+            if desc {
+                query
+                    .order(unassigned.desc())
+                    .then_order_by(external_id_of_group().desc())
+                    .then_order_by(groups::id.asc())
+            } else {
+                query
+                    .order(unassigned.asc())
+                    .then_order_by(external_id_of_group().asc())
+                    .then_order_by(groups::id.asc())
+            }
+        }
         // The SCIM layer offers no other sort keys.
-        GroupAttr::Id | GroupAttr::ExternalId | GroupAttr::Member => by!(groups::id),
+        GroupAttr::Id | GroupAttr::Member => by!(groups::id),
     }
 }
 
