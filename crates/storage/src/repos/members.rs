@@ -13,7 +13,7 @@ use warden_domain::ports::{ChangeTag, MemberQuery, MemberRepo, RepoResult};
 
 use crate::Touched;
 use crate::cache::GenerationCache;
-use crate::db::{AnyConnection, Database, MultiBackend, lock_key};
+use crate::db::{AnyConnection, Database, MultiBackend, lock, lock_key};
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
 use crate::repos::users::{escape_like, hydrate};
