@@ -17,5 +17,6 @@ mod routes;
 mod scim;
 mod scim_attributes;
 mod scim_bulk;
+mod scim_common;
 mod scim_groups;
 mod users;

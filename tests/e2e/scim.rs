@@ -1,13 +1,10 @@
 //! SCIM 2.0 provisioning: authentication, discovery, Users with the payload shapes
 //! Okta and Entra ID actually send, filters, ETags, deprovisioning and audit.
 
+use crate::scim_common::{ERROR_SCHEMA, USER_SCHEMA, encode, patch_op};
 use reqwest::Method;
 use serde_json::{Value, json};
 use warden_tests::{Backend, SCIM_KEY, StatusCode, TestApp, on_both_backends};
-
-const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /// The user Okta's provisioning sends on "Push new users".
 fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
@@ -23,10 +20,6 @@ fn okta_user(user_name: &str, given: &str, family: &str) -> Value {
         "password": "ignored-Pa55word",
         "active": true,
     })
-}
-
-fn patch_op(ops: Value) -> Value {
-    json!({"schemas": [PATCH_SCHEMA], "Operations": ops})
 }
 
 fn scim_type(reply: &warden_tests::Reply) -> &str {
@@ -70,18 +63,6 @@ fn user_names(reply: &warden_tests::Reply) -> Vec<String> {
         .flatten()
         .filter_map(|r| r["userName"].as_str().map(str::to_owned))
         .collect()
-}
-
-fn encode(filter: &str) -> String {
-    let mut out = String::new();
-    for b in filter.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 async fn disabled_scim_is_coders_404(backend: Backend) -> anyhow::Result<()> {

@@ -4,28 +4,10 @@
 //! exact payload shapes the checker, Okta and Entra ID send, and proves the Coder
 //! view (`/api/v2/users`) keeps showing one name.
 
+use crate::scim_common::{USER_SCHEMA, encode, patch_op};
 use reqwest::Method;
 use serde_json::{Value, json};
 use warden_tests::{StatusCode, TestApp, on_both_backends};
-
-const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-fn patch_op(ops: Value) -> Value {
-    json!({"schemas": [PATCH_SCHEMA], "Operations": ops})
-}
-
-fn encode(filter: &str) -> String {
-    let mut out = String::new();
-    for b in filter.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 async fn create(app: &TestApp, body: Value) -> anyhow::Result<Value> {
     let reply = app

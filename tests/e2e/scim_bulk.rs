@@ -2,14 +2,11 @@
 //! its single request; `bulkId:` references; `failOnErrors`; the limits
 //! `/ServiceProviderConfig` advertises.
 
+use crate::scim_common::{ERROR_SCHEMA, GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA};
 use reqwest::Method;
 use serde_json::{Value, json};
 use warden_tests::{SCIM_KEY, StatusCode, TestApp, on_both_backends};
 
-const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 

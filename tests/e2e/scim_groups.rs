@@ -2,31 +2,12 @@
 //! Push and Entra ID send, filters, ETags, atomic and concurrent member changes, and
 //! the audit trail.
 
+use crate::scim_common::{ERROR_SCHEMA, GROUP_SCHEMA, USER_SCHEMA, encode, patch_op};
 use reqwest::Method;
 use serde_json::{Value, json};
 use warden_tests::{StatusCode, TestApp, on_both_backends};
 
-const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const DEFAULT_ORG: &str = "00000000-0000-0000-0000-000000000000";
-
-fn patch_op(ops: Value) -> Value {
-    json!({"schemas": [PATCH_SCHEMA], "Operations": ops})
-}
-
-fn encode(filter: &str) -> String {
-    let mut out = String::new();
-    for b in filter.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// Provisions a user the way Okta does; returns its SCIM id.
 async fn scim_user(app: &TestApp, name: &str) -> anyhow::Result<String> {
