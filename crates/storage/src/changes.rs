@@ -18,6 +18,9 @@ use warden_domain::ports::ChangeTag;
 /// Slots in the table (a power of two).
 const SLOTS: usize = 1 << 14;
 
+/// The longest `NOTIFY` payload sent (PostgreSQL caps them below 8 000 bytes).
+const MAX_PAYLOAD: usize = 7_000;
+
 /// What one committed write touched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Touched {
@@ -32,7 +35,6 @@ impl Touched {
     /// payloads below 8000 bytes; a change touching more tags than fit announces
     /// everything instead.
     pub(crate) fn payload(&self) -> String {
-        const MAX_PAYLOAD: usize = 7_000;
         match self {
             Self::Everything => "*".to_owned(),
             Self::Only(tags) => {
@@ -44,6 +46,35 @@ impl Touched {
                 }
             }
         }
+    }
+
+    /// Joins payloads written by [`payload`](Self::payload) into as few as fit under
+    /// PostgreSQL's limit, each tag once; a `*` among them makes the one payload `*`.
+    pub(crate) fn join_payloads(payloads: &[String]) -> Vec<String> {
+        if payloads.iter().any(|p| p == "*") {
+            return vec!["*".to_owned()];
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut joined = vec![String::new()];
+        for word in payloads.iter().flat_map(|p| p.split_whitespace()) {
+            if !seen.insert(word) {
+                continue;
+            }
+            let current = joined
+                .last_mut()
+                .filter(|c| c.len() + word.len() < MAX_PAYLOAD);
+            match current {
+                Some(c) => {
+                    if !c.is_empty() {
+                        c.push(' ');
+                    }
+                    c.push_str(word);
+                }
+                None => joined.push(word.to_owned()),
+            }
+        }
+        joined.retain(|p| !p.is_empty());
+        joined
     }
 
     /// Reads a payload written by [`payload`](Self::payload); anything unreadable
@@ -169,6 +200,32 @@ mod tests {
         assert!(!log.unchanged_since(before, &[user(7)]));
         assert!(!log.unchanged_since(before, &[]));
         assert!(log.unchanged_since(log.generation(), &[user(7)]));
+    }
+
+    #[test]
+    fn announcements_are_joined_into_as_few_payloads_as_fit() {
+        let one = |tags: &[ChangeTag]| Touched::Only(tags.to_vec()).payload();
+        let joined = Touched::join_payloads(&[one(&[user(1)]), one(&[user(2), user(1)]), one(&[])]);
+        assert_eq!(joined.len(), 1);
+        assert_eq!(
+            Touched::from_payload(&joined[0]),
+            Touched::Only(vec![user(1), user(2)]),
+            "each tag once"
+        );
+        let everything = Touched::join_payloads(&[one(&[user(1)]), Touched::Everything.payload()]);
+        assert_eq!(everything, vec!["*".to_owned()]);
+        assert!(
+            Touched::join_payloads(&[one(&[])]).is_empty(),
+            "nothing to announce"
+        );
+
+        // Past the limit, several payloads, every tag in one of them, each under it.
+        let many: Vec<String> = (0..500).map(|n| one(&[user(n)])).collect();
+        let joined = Touched::join_payloads(&many);
+        assert!(joined.len() > 1);
+        assert!(joined.iter().all(|p| p.len() <= MAX_PAYLOAD));
+        let words: usize = joined.iter().map(|p| p.split_whitespace().count()).sum();
+        assert_eq!(words, 500);
     }
 
     #[test]

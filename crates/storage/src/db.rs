@@ -198,6 +198,8 @@ pub struct Database {
     /// On SQLite, the thread every write goes through, committing waiting writes
     /// together (see [`crate::group_commit`]).
     writer: Option<Arc<Writer>>,
+    /// On PostgreSQL, the thread announcing committed writes to the other replicas.
+    announcer: Option<std::sync::mpsc::Sender<String>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -240,7 +242,9 @@ impl Database {
         .await
         .map_err(|e| RepoError::Internal(e.to_string()))??;
         let changes = Arc::new(ChangeLog::default());
+        let mut announcer = None;
         if let DatabaseUrl::Postgres(url) = &url_for_listener {
+            announcer = Some(spawn_announcer(url.clone()));
             // Wait (briefly) for the listener: once it listens, what it retires on
             // connecting is behind us, and no other replica's write goes unheard.
             let (ready, listening) = std::sync::mpsc::sync_channel(1);
@@ -260,6 +264,7 @@ impl Database {
             backend,
             changes,
             writer,
+            announcer,
         })
     }
 
@@ -368,9 +373,13 @@ impl Database {
             // One writer at a time already: the lock is implied.
             Some(writer) => writer.write(f).await,
             None => {
-                let payload = touched.payload();
-                self.run(move |conn| write_transaction(conn, lock, &payload, f))
-                    .await
+                let outcome = self.run(move |conn| write_transaction(conn, lock, f)).await;
+                // Also after a failure, as below.
+                if let Some(announcer) = &self.announcer {
+                    // Fails only once the announcer is gone, and with it the process.
+                    let _ = announcer.send(touched.payload());
+                }
+                outcome
             }
         };
         // After the commit, so that a reader that loaded before it counts as older.
@@ -388,18 +397,11 @@ fn create_parent(path: &Path) -> Result<(), RepoError> {
     }
 }
 
-/// One PostgreSQL write transaction, then, once it committed, the announcement of what
-/// it touched. SQLite writes go through [`Writer`] instead.
-///
-/// The `NOTIFY` is sent after the commit, in a transaction of its own: PostgreSQL
-/// serializes the commits of notifying transactions under one database-wide lock held
-/// across the WAL flush, which would cap every replica's writes together at one commit
-/// per flush. An announcement lost to a crash between the two is covered by the
-/// listeners' periodic retirement of everything ([`ANNOUNCEMENT_LOSS_BOUND`]).
+/// One PostgreSQL write transaction. SQLite writes go through [`Writer`] instead; what
+/// it touched is announced by [`spawn_announcer`]'s thread once this returns.
 fn write_transaction<T>(
     conn: &mut AnyConnection,
     lock: Option<i64>,
-    payload: &str,
     f: impl FnOnce(&mut AnyConnection) -> Result<T, RepoError>,
 ) -> Result<T, RepoError> {
     let begin = match lock {
@@ -409,27 +411,76 @@ fn write_transaction<T>(
     AnsiTransactionManager::begin_transaction_sql(postgres(conn)?, &begin).map_err(map_diesel)?;
     let outcome = f(conn);
     let c = postgres(conn)?;
-    let value = match outcome {
+    match outcome {
         Ok(value) => match AnsiTransactionManager::commit_transaction(c) {
-            Ok(()) => value,
-            Err(e) => return Err(map_diesel(e)),
+            Ok(()) => Ok(value),
+            Err(e) => Err(map_diesel(e)),
         },
         Err(e) => {
             // The caller's error is the one to report; a failed rollback leaves the
             // connection broken, and the pool's probe drops it.
             let _ = AnsiTransactionManager::rollback_transaction(c);
-            return Err(e);
+            Err(e)
         }
-    };
-    // Delivered to every listening replica. The write stands whether or not this
-    // arrives: report it, and let the periodic retirement cover the loss.
-    let notify = diesel::sql_query("SELECT pg_notify($1, $2)")
-        .bind::<diesel::sql_types::Text, _>(CHANGES_CHANNEL)
-        .bind::<diesel::sql_types::Text, _>(payload);
-    if let Err(e) = diesel::RunQueryDsl::execute(notify, c) {
-        tracing::warn!(error = %e, "a committed write could not be announced to other replicas");
     }
-    Ok(value)
+}
+
+/// Starts the thread that announces committed writes (their [`Touched`] payloads) to
+/// every replica with `NOTIFY`, on a connection of its own, joining whatever waits into
+/// as few notifications as fit.
+///
+/// Announcing after the commit, not inside the transaction, matters: PostgreSQL
+/// serializes the commits of notifying transactions under one database-wide lock held
+/// across the WAL flush, which would cap every replica's writes together at one commit
+/// per flush. It also keeps the round trip out of the request. An announcement lost to
+/// a crash before it went out is covered by the listeners' periodic retirement of
+/// everything ([`ANNOUNCEMENT_LOSS_BOUND`]).
+fn spawn_announcer(url: String) -> std::sync::mpsc::Sender<String> {
+    let (queue, waiting) = std::sync::mpsc::channel::<String>();
+    let spawned = std::thread::Builder::new()
+        .name("warden-pg-announce".into())
+        .spawn(move || {
+            let mut conn: Option<PgConnection> = None;
+            // Ends when every Database handle (and its sender) is gone.
+            while let Ok(first) = waiting.recv() {
+                let mut batch = vec![first];
+                batch.extend(waiting.try_iter().take(1_000));
+                for payload in Touched::join_payloads(&batch) {
+                    announce(&url, &mut conn, &payload);
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the change announcer");
+    }
+    queue
+}
+
+/// Sends one announcement, connecting (once more, after a failure) as needed. A lost
+/// announcement is reported, and bounded by [`ANNOUNCEMENT_LOSS_BOUND`].
+fn announce(url: &str, conn: &mut Option<PgConnection>, payload: &str) {
+    for _ in 0..2 {
+        let c = match conn {
+            Some(c) => c,
+            None => match PgConnection::establish(url) {
+                Ok(c) => conn.insert(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot connect to announce a write");
+                    continue;
+                }
+            },
+        };
+        let notify = diesel::sql_query("SELECT pg_notify($1, $2)")
+            .bind::<diesel::sql_types::Text, _>(CHANGES_CHANNEL)
+            .bind::<diesel::sql_types::Text, _>(payload);
+        match diesel::RunQueryDsl::execute(notify, c) {
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "a committed write could not be announced");
+                *conn = None;
+            }
+        }
+    }
 }
 
 fn postgres(conn: &mut AnyConnection) -> Result<&mut PgConnection, RepoError> {
