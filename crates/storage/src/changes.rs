@@ -7,7 +7,7 @@
 //! bookkeeping is constant in size: two tags sharing a slot only make a cached value
 //! reload sooner than it had to.
 //!
-//! On PostgreSQL each write transaction also announces its tags with `NOTIFY`, and
+//! On PostgreSQL each committed write is also announced with its tags by `NOTIFY`, and
 //! every replica records them the same way (see `Database::connect`).
 
 use std::hash::{Hash, Hasher};

@@ -177,7 +177,7 @@ impl Manager {
     }
 }
 
-/// The PostgreSQL channel every write transaction notifies with what it touched, so
+/// The PostgreSQL channel every committed write is announced on with what it touched, so
 /// that every replica knows which of its cached reads may be stale.
 const CHANGES_CHANNEL: &str = "warden_changes";
 
