@@ -412,10 +412,11 @@ pub trait OAuth2Repo: Send + Sync {
     ) -> RepoResult<crate::oauth2::Redemption>;
     /// A refresh token by its prefix.
     async fn refresh_by_prefix(&self, prefix: &str) -> RepoResult<crate::oauth2::RefreshToken>;
-    /// Rotates a refresh token, serialized per family: a token not yet rotated, or
+    /// Rotates a refresh token, serialized per token: a token not yet rotated, or
     /// rotated at or after `grace_since`, is marked rotated, its access token deleted,
     /// and the successor issued; a token rotated before `grace_since` revokes the
-    /// whole family and issues nothing.
+    /// whole family and issues nothing. A family revoked at the same time loses the
+    /// successor too.
     async fn rotate_refresh(
         &self,
         old: uuid::Uuid,

@@ -345,7 +345,8 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
     {
-        self.write_with(touched, None, f).await
+        self.write_with(touched, Framing::Transaction(None), f)
+            .await
     }
 
     /// [`write_touching`](Self::write_touching) for a write that reads, checks and then
@@ -356,13 +357,26 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
     {
-        self.write_with(touched, Some(key), f).await
+        self.write_with(touched, Framing::Transaction(Some(key)), f)
+            .await
+    }
+
+    /// [`write_touching`](Self::write_touching) for a change that PostgreSQL makes in a
+    /// single statement, atomic on its own: it runs without `BEGIN` and `COMMIT`, two
+    /// round trips fewer. `f` must send exactly one writing statement there. On SQLite
+    /// it runs like any other write.
+    pub async fn write_statement<T, F>(&self, touched: Touched, f: F) -> Result<T, RepoError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
+    {
+        self.write_with(touched, Framing::Statement, f).await
     }
 
     async fn write_with<T, F>(
         &self,
         touched: Touched,
-        lock: Option<i64>,
+        framing: Framing,
         f: F,
     ) -> Result<T, RepoError>
     where
@@ -373,7 +387,12 @@ impl Database {
             // One writer at a time already: the lock is implied.
             Some(writer) => writer.write(f).await,
             None => {
-                let outcome = self.run(move |conn| write_transaction(conn, lock, f)).await;
+                let outcome = match framing {
+                    Framing::Transaction(lock) => {
+                        self.run(move |conn| write_transaction(conn, lock, f)).await
+                    }
+                    Framing::Statement => self.run(f).await,
+                };
                 // Also after a failure, as below.
                 if let Some(announcer) = &self.announcer {
                     // Fails only once the announcer is gone, and with it the process.
@@ -387,6 +406,14 @@ impl Database {
         self.changes.record(&touched);
         outcome
     }
+}
+
+/// How a PostgreSQL write is framed.
+enum Framing {
+    /// In a transaction, under the advisory lock if one is given.
+    Transaction(Option<i64>),
+    /// As the single statement it is, without a transaction around it.
+    Statement,
 }
 
 fn create_parent(path: &Path) -> Result<(), RepoError> {

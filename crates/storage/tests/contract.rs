@@ -1193,3 +1193,268 @@ mod pool {
         );
     }
 }
+
+mod oauth2_rotation {
+    use super::*;
+    use uuid::Uuid;
+    use warden_domain::ids::{OAuth2AppId, OAuth2SecretId};
+    use warden_domain::oauth2::{
+        ClientType, OAuth2App, OAuth2Code, Redemption, RefreshToken, TokenIssue,
+    };
+    use warden_domain::ports::OAuth2Repo;
+    use warden_storage::DieselOAuth2Repo;
+
+    /// An application, its user and the first refresh token of a family, issued by
+    /// redeeming a code at [`T0`].
+    struct Family {
+        repo: DieselOAuth2Repo,
+        app: OAuth2AppId,
+        user: UserId,
+        id: Uuid,
+        first: RefreshToken,
+    }
+
+    impl Family {
+        async fn start(store: &Store) -> Self {
+            let (user, _) = store.first_user().await;
+            let repo = DieselOAuth2Repo::new(store.db.clone());
+            let app = repo
+                .create_app(
+                    OAuth2App {
+                        id: OAuth2AppId::new_random(),
+                        name: "rotation".into(),
+                        callback_url: "http://127.0.0.1/cb".into(),
+                        redirect_uris: vec!["http://127.0.0.1/cb".into()],
+                        icon: String::new(),
+                        client_type: ClientType::Confidential,
+                        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                        allowed_scopes: None,
+                        created_at: T0,
+                        updated_at: T0,
+                    },
+                    audit("rotation"),
+                )
+                .await
+                .expect("create app");
+            let id = Uuid::new_v4();
+            repo.create_code(OAuth2Code {
+                id,
+                prefix: format!("code-{id}"),
+                hashed_secret: vec![1; 32],
+                app_id: app.id,
+                user_id: user.id,
+                redirect_uri: app.callback_url.clone(),
+                redirect_uri_given: false,
+                code_challenge: "challenge".into(),
+                scopes: vec!["coder:all".into()],
+                resource: None,
+                created_at: T0,
+                expires_at: T0 + secs(600),
+                used_at: None,
+            })
+            .await
+            .expect("create code");
+            let first = issue(app.id, user.id, id, T0);
+            assert_eq!(
+                repo.redeem_code(id, first.clone()).await.expect("redeem"),
+                Redemption::Issued
+            );
+            Self {
+                repo,
+                app: app.id,
+                user: user.id,
+                id,
+                first: first.refresh,
+            }
+        }
+
+        fn issue(&self, now: OffsetDateTime) -> TokenIssue {
+            issue(self.app, self.user, self.id, now)
+        }
+
+        async fn rotate(
+            &self,
+            old: &RefreshToken,
+            grace_since: OffsetDateTime,
+            issue: TokenIssue,
+        ) -> Result<Redemption, RepoError> {
+            self.repo.rotate_refresh(old.id, grace_since, issue).await
+        }
+
+        async fn is_live(&self, token: &RefreshToken) -> bool {
+            match self.repo.refresh_by_prefix(&token.prefix).await {
+                Ok(_) => true,
+                Err(RepoError::NotFound) => false,
+                Err(e) => panic!("reading a refresh token: {e}"),
+            }
+        }
+
+        async fn key_is_live(&self, token: &RefreshToken) -> bool {
+            match self.repo.access_token(&token.api_key_id).await {
+                Ok(_) => true,
+                Err(RepoError::NotFound) => false,
+                Err(e) => panic!("reading an access token: {e}"),
+            }
+        }
+    }
+
+    /// A fresh access token and refresh token of `family`, minted at `now`.
+    fn issue(app: OAuth2AppId, user: UserId, family: Uuid, now: OffsetDateTime) -> TokenIssue {
+        let id = Uuid::new_v4();
+        let mut key = api_key(
+            &format!("key{}", id.simple()),
+            user,
+            LoginType::OAuth2ProviderApp,
+            "",
+            now,
+        );
+        key.scopes = vec!["coder:all".into()];
+        TokenIssue {
+            refresh: RefreshToken {
+                id,
+                prefix: format!("rt{}", id.simple()),
+                hashed_secret: vec![2; 32],
+                family_id: family,
+                app_id: app,
+                user_id: user,
+                secret_id: None::<OAuth2SecretId>,
+                api_key_id: key.id.clone(),
+                scopes: key.scopes.clone(),
+                audience: None,
+                created_at: now,
+                expires_at: now + secs(3_600),
+                rotated_at: None,
+            },
+            api_key: key,
+            secret_used: None,
+            now,
+        }
+    }
+
+    on_both_backends! {
+        async fn rotation_within_and_after_the_grace_window(store) {
+            let family = Family::start(&store).await;
+            let first = family.first.clone();
+            let grace_since = T0 - secs(10);
+
+            let second = family.issue(T0);
+            assert_eq!(family.rotate(&first, grace_since, second.clone()).await.unwrap(), Redemption::Issued);
+            assert!(!family.key_is_live(&first).await, "the rotated token's access token is gone");
+            assert!(family.key_is_live(&second.refresh).await);
+            let rotated = family.repo.refresh_by_prefix(&first.prefix).await.unwrap();
+            assert_eq!(rotated.rotated_at, Some(T0));
+
+            // Presented again within the grace window (a concurrent refresh): issued,
+            // and the first rotation's time stands.
+            let third = family.issue(T0 + secs(1));
+            assert_eq!(family.rotate(&first, grace_since, third.clone()).await.unwrap(), Redemption::Issued);
+            let rotated = family.repo.refresh_by_prefix(&first.prefix).await.unwrap();
+            assert_eq!(rotated.rotated_at, Some(T0));
+            assert!(family.key_is_live(&third.refresh).await);
+
+            // After the window: a replay. Nothing is issued and the family is gone.
+            let fourth = family.issue(T0 + secs(30));
+            assert_eq!(family.rotate(&first, T0 + secs(20), fourth.clone()).await.unwrap(), Redemption::Replayed);
+            for token in [&first, &second.refresh, &third.refresh, &fourth.refresh] {
+                assert!(!family.is_live(token).await, "{} survived the replay", token.prefix);
+                assert!(!family.key_is_live(token).await, "{}'s access token survived", token.prefix);
+            }
+
+            // The token is gone now, and presenting it writes nothing.
+            let fifth = family.issue(T0 + secs(31));
+            assert!(matches!(family.rotate(&first, grace_since, fifth.clone()).await, Err(RepoError::NotFound)));
+            assert!(!family.is_live(&fifth.refresh).await);
+        }
+
+        async fn concurrent_rotations_of_one_token_all_issue_within_the_window(store) {
+            let family = std::sync::Arc::new(Family::start(&store).await);
+            let first = family.first.clone();
+            let rotations = (0..8).map(|i| {
+                let (family, first) = (std::sync::Arc::clone(&family), first.clone());
+                tokio::spawn(async move {
+                    let issue = family.issue(T0 + time::Duration::milliseconds(i));
+                    let outcome = family.rotate(&first, T0 - secs(10), issue.clone()).await;
+                    (outcome, issue.refresh)
+                })
+            });
+            let mut successors = Vec::new();
+            for rotation in rotations {
+                let (outcome, successor) = rotation.await.unwrap();
+                assert_eq!(outcome.unwrap(), Redemption::Issued);
+                successors.push(successor);
+            }
+            for successor in &successors {
+                assert!(family.is_live(successor).await);
+            }
+            // The first rotation set the time; the others saw it and left it.
+            let rotated = family.repo.refresh_by_prefix(&first.prefix).await.unwrap();
+            let window = T0..T0 + time::Duration::milliseconds(8);
+            assert!(rotated.rotated_at.is_some_and(|t| window.contains(&t)));
+            family.repo.revoke_family(family.id).await.unwrap();
+            for successor in &successors {
+                assert!(!family.is_live(successor).await);
+            }
+        }
+    }
+
+    /// A rotation holds the presented token's row until it commits its successor; a
+    /// family revocation that reached the row meanwhile must remove the successor too.
+    /// The rotation in flight is played by hand on a connection of its own, so that
+    /// the revocation is known to be waiting on it before it commits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn revoking_a_family_removes_a_rotation_in_flight() {
+        use diesel::connection::SimpleConnection;
+
+        let store = Store::open(Backend::Postgres).await;
+        let family = std::sync::Arc::new(Family::start(&store).await);
+        let successor = family.issue(T0 + secs(1)).refresh;
+        let mut rotation = diesel::PgConnection::establish(store._test_db.url()).unwrap();
+        let first = &family.first;
+        rotation
+            .batch_execute(&format!(
+                "BEGIN; \
+                 UPDATE oauth2_tokens SET rotated_at = now() WHERE id = '{old}'; \
+                 INSERT INTO oauth2_tokens (id, prefix, hashed_secret, family_id, app_id, \
+                 user_id, secret_id, api_key_id, scopes, audience, created_at, expires_at) \
+                 SELECT '{id}', '{prefix}', hashed_secret, family_id, app_id, user_id, \
+                 secret_id, 'successor-key', scopes, audience, created_at, expires_at \
+                 FROM oauth2_tokens WHERE id = '{old}'",
+                old = first.id,
+                id = successor.id,
+                prefix = successor.prefix,
+            ))
+            .unwrap();
+
+        let revocation = tokio::spawn({
+            let family = std::sync::Arc::clone(&family);
+            async move { family.repo.revoke_family(family.id).await }
+        });
+        // Wait until the revocation is blocked on the presented token's row.
+        let mut watcher = diesel::PgConnection::establish(store._test_db.url()).unwrap();
+        let mut waiting = false;
+        for _ in 0..500 {
+            let blocked: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT count(*) FROM pg_locks WHERE NOT granted)",
+            ))
+            .get_result(&mut watcher)
+            .unwrap();
+            if blocked > 0 {
+                waiting = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(
+            waiting,
+            "the revocation never waited for the rotation in flight"
+        );
+        rotation.batch_execute("COMMIT").unwrap();
+
+        revocation.await.unwrap().unwrap();
+        assert!(!family.is_live(first).await);
+        assert!(
+            !family.is_live(&successor).await,
+            "the successor committed during the revocation survived it"
+        );
+    }
+}

@@ -409,37 +409,54 @@ impl TokenRow {
     }
 }
 
-/// Deletes the token rows matched by `rows` and the API keys they issued.
-fn revoke_tokens(conn: &mut AnyConnection, rows: Vec<(String, String)>) -> Result<(), RepoError> {
-    let (ids, keys): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
-    for chunk in keys.chunks(super::IN_CHUNK) {
-        diesel::delete(api_keys::table.filter(api_keys::id.eq_any(chunk)))
-            .execute(conn)
-            .map_err(map_diesel)?;
+/// Revokes the refresh tokens `find` selects, with their access tokens, passing again
+/// until a pass finds none.
+///
+/// The passes matter on PostgreSQL, where a refresh rotation is one statement that
+/// takes no lock but the presented token's row: a rotation holding that row when a
+/// pass reaches it commits its successor after the pass read, and only the next pass
+/// sees it. Token rows go before their access tokens, the order a rotation takes them
+/// in, so the two cannot deadlock. On SQLite, with one writer at a time, the second
+/// pass finds nothing.
+fn revoke_all<F>(conn: &mut AnyConnection, find: F) -> Result<(), RepoError>
+where
+    F: Fn(&mut AnyConnection) -> QueryResult<Vec<(String, String)>>,
+{
+    loop {
+        let rows = find(conn).map_err(map_diesel)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (ids, keys): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
+        for chunk in ids.chunks(super::IN_CHUNK) {
+            diesel::delete(oauth2_tokens::table.filter(oauth2_tokens::id.eq_any(chunk)))
+                .execute(conn)
+                .map_err(map_diesel)?;
+        }
+        for chunk in keys.chunks(super::IN_CHUNK) {
+            diesel::delete(api_keys::table.filter(api_keys::id.eq_any(chunk)))
+                .execute(conn)
+                .map_err(map_diesel)?;
+        }
     }
-    for chunk in ids.chunks(super::IN_CHUNK) {
-        diesel::delete(oauth2_tokens::table.filter(oauth2_tokens::id.eq_any(chunk)))
-            .execute(conn)
-            .map_err(map_diesel)?;
-    }
-    Ok(())
 }
 
 fn revoke_family_in(conn: &mut AnyConnection, family: &str) -> Result<(), RepoError> {
-    let rows = oauth2_tokens::table
-        .filter(oauth2_tokens::family_id.eq(family))
-        .select((oauth2_tokens::id, oauth2_tokens::api_key_id))
-        .load::<(String, String)>(conn)
-        .map_err(map_diesel)?;
-    revoke_tokens(conn, rows)
+    revoke_all(conn, |conn| {
+        oauth2_tokens::table
+            .filter(oauth2_tokens::family_id.eq(family))
+            .select((oauth2_tokens::id, oauth2_tokens::api_key_id))
+            .load(conn)
+    })
 }
 
-/// What presenting a refresh token did, under its family's lock.
+/// What presenting a refresh token did.
 enum Rotation {
     /// New tokens were written; the presented one is rotated (now, or within the grace
     /// window before).
     Issued,
-    /// The presented token was rotated before the grace window: nothing was written.
+    /// The presented token was rotated before the grace window: nothing was issued,
+    /// and its family is to be revoked.
     Replayed,
     /// The presented token is gone (its family was revoked).
     Missing,
@@ -481,9 +498,9 @@ fn rotate_step_by_step(
     Ok(Rotation::Issued)
 }
 
-/// The same rotation on PostgreSQL as one statement, one round trip instead of six: the
-/// refresh grant is the hottest write there is. Every part reads the state as of the
-/// statement's start, which is after the family's lock was taken.
+/// The same rotation on PostgreSQL as one statement, sent on its own: no transaction
+/// around it and no lock but the presented token's row, one round trip in all. The
+/// refresh grant is the hottest write there is.
 fn rotate_in_one_statement(
     conn: &mut diesel::PgConnection,
     old: Uuid,
@@ -516,13 +533,17 @@ fn rotate_in_one_statement(
 
 /// The PostgreSQL rotation statement. A type of its own rather than `sql_query`, so
 /// that diesel prepares it once per connection instead of PostgreSQL parsing and
-/// planning seven sub-statements on every refresh.
+/// planning six sub-statements on every refresh.
 ///
-/// `old` is the presented token, read as it stands; `issuing` holds a row when it was
-/// not rotated, or was within the grace window; `rotated` marks it (first time only)
-/// and `retired` drops its access token; `new_key` and `new_token` write the new pair
-/// and `secret_used` records the client secret's use to the minute, all three only when
-/// issuing. The result says whether the token was found and whether anything was issued.
+/// `rotated` marks the presented token rotated unless it already was, and returns its
+/// rotation time. Being an `UPDATE`, it locks the row and reads its latest version: a
+/// concurrent rotation of the same token is waited for, and seen; a token deleted
+/// meanwhile (its family revoked) returns nothing, and nothing is issued. `issuing`
+/// holds a row when the token was rotated now or within the grace window; `retired`
+/// drops its access token (already gone after the first rotation); `new_key` and
+/// `new_token` write the new pair and `secret_used` records the client secret's use to
+/// the minute, all three only when issuing. The result says whether the token was
+/// found and whether anything was issued.
 struct RotationStatement {
     old: String,
     grace_since: PrimitiveDateTime,
@@ -546,6 +567,17 @@ impl diesel::query_builder::Query for RotationStatement {
 
 impl diesel::RunQueryDsl<diesel::PgConnection> for RotationStatement {}
 
+/// Pushes bind parameters separated by commas: `binds!(out; Text => &a, BigInt => &b)`.
+macro_rules! binds {
+    ($out:ident; $first_type:ty => $first:expr $(, $type:ty => $value:expr)* $(,)?) => {{
+        $out.push_bind_param::<$first_type, _>($first)?;
+        $(
+            $out.push_sql(", ");
+            $out.push_bind_param::<$type, _>($value)?;
+        )*
+    }};
+}
+
 impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RotationStatement {
     fn walk_ast<'b>(
         &'b self,
@@ -553,86 +585,68 @@ impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for RotationStatement 
     ) -> QueryResult<()> {
         use diesel::sql_types::{BigInt, Binary, Nullable, Text, Timestamp};
         let (key, token) = (&self.key, &self.token);
-        out.push_sql("WITH old AS (SELECT rotated_at FROM oauth2_tokens WHERE id = ");
-        out.push_bind_param::<Text, _>(&self.old)?;
-        out.push_sql("), issuing AS (SELECT 1 FROM old WHERE rotated_at IS NULL OR rotated_at >= ");
-        out.push_bind_param::<Timestamp, _>(&self.grace_since)?;
-        out.push_sql("), rotated AS (UPDATE oauth2_tokens SET rotated_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
-        out.push_sql(" WHERE id = ");
-        out.push_bind_param::<Text, _>(&self.old)?;
-        out.push_sql(" AND rotated_at IS NULL RETURNING api_key_id)");
+        out.push_sql(
+            "WITH rotated AS (UPDATE oauth2_tokens SET rotated_at = coalesce(rotated_at, ",
+        );
+        binds!(out; Timestamp => &self.now);
+        out.push_sql(") WHERE id = ");
+        binds!(out; Text => &self.old);
+        out.push_sql(" RETURNING rotated_at, api_key_id)");
+        out.push_sql(", issuing AS (SELECT 1 FROM rotated WHERE rotated_at >= ");
+        binds!(out; Timestamp => &self.grace_since);
         // A scalar subquery, so that the key is found through its primary key.
         out.push_sql(
-            ", retired AS (DELETE FROM api_keys WHERE id = (SELECT api_key_id FROM rotated))",
+            "), retired AS (DELETE FROM api_keys WHERE id = (SELECT api_key_id FROM rotated))",
         );
         out.push_sql(
             ", new_key AS (INSERT INTO api_keys (id, user_id, hashed_secret, last_used, \
              expires_at, created_at, updated_at, login_type, lifetime_seconds, token_name, \
              scopes, allow_list) SELECT ",
         );
-        out.push_bind_param::<Text, _>(&key.id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&key.user_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Binary, _>(&key.hashed_secret)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&key.last_used)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&key.expires_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&key.created_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&key.updated_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&key.login_type)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&key.lifetime_seconds)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&key.token_name)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&key.scopes)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&key.allow_list)?;
+        binds!(out;
+            Text => &key.id,
+            Text => &key.user_id,
+            Binary => &key.hashed_secret,
+            Timestamp => &key.last_used,
+            Timestamp => &key.expires_at,
+            Timestamp => &key.created_at,
+            Timestamp => &key.updated_at,
+            Text => &key.login_type,
+            BigInt => &key.lifetime_seconds,
+            Text => &key.token_name,
+            Text => &key.scopes,
+            Text => &key.allow_list,
+        );
         out.push_sql(" WHERE EXISTS (SELECT 1 FROM issuing))");
         out.push_sql(
             ", new_token AS (INSERT INTO oauth2_tokens (id, prefix, hashed_secret, family_id, \
              app_id, user_id, secret_id, api_key_id, scopes, audience, created_at, expires_at) \
              SELECT ",
         );
-        out.push_bind_param::<Text, _>(&token.id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&token.prefix)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Binary, _>(&token.hashed_secret)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&token.family_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&token.app_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&token.user_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&token.secret_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&token.api_key_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&token.scopes)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&token.audience)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&token.created_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&token.expires_at)?;
+        binds!(out;
+            Text => &token.id,
+            Text => &token.prefix,
+            Binary => &token.hashed_secret,
+            Text => &token.family_id,
+            Text => &token.app_id,
+            Text => &token.user_id,
+            Nullable<Text> => &token.secret_id,
+            Text => &token.api_key_id,
+            Text => &token.scopes,
+            Nullable<Text> => &token.audience,
+            Timestamp => &token.created_at,
+            Timestamp => &token.expires_at,
+        );
         out.push_sql(" WHERE EXISTS (SELECT 1 FROM issuing))");
         out.push_sql(", secret_used AS (UPDATE oauth2_app_secrets SET last_used_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        binds!(out; Timestamp => &self.now);
         out.push_sql(" WHERE id = ");
-        out.push_bind_param::<Nullable<Text>, _>(&token.secret_id)?;
+        binds!(out; Nullable<Text> => &token.secret_id);
         out.push_sql(" AND (last_used_at IS NULL OR last_used_at < ");
-        out.push_bind_param::<Timestamp, _>(&self.secret_stale_before)?;
+        binds!(out; Timestamp => &self.secret_stale_before);
         out.push_sql(") AND EXISTS (SELECT 1 FROM issuing))");
         out.push_sql(
-            " SELECT (SELECT count(*) FROM old) AS found, \
+            " SELECT (SELECT count(*) FROM rotated) AS found, \
              (SELECT count(*) FROM issuing) AS issued",
         );
         Ok(())
@@ -784,12 +798,12 @@ impl OAuth2Repo for DieselOAuth2Repo {
         let id = id.to_string();
         self.db
             .write(move |conn| {
-                let rows = oauth2_tokens::table
-                    .filter(oauth2_tokens::app_id.eq(&id))
-                    .select((oauth2_tokens::id, oauth2_tokens::api_key_id))
-                    .load::<(String, String)>(conn)
-                    .map_err(map_diesel)?;
-                revoke_tokens(conn, rows)?;
+                revoke_all(conn, |conn| {
+                    oauth2_tokens::table
+                        .filter(oauth2_tokens::app_id.eq(&id))
+                        .select((oauth2_tokens::id, oauth2_tokens::api_key_id))
+                        .load(conn)
+                })?;
                 // Secrets and codes go with the application (ON DELETE CASCADE).
                 let deleted = diesel::delete(oauth2_apps::table.find(&id))
                     .execute(conn)
@@ -869,12 +883,12 @@ impl OAuth2Repo for DieselOAuth2Repo {
         let (app, id) = (app.to_string(), id.to_string());
         self.db
             .write(move |conn| {
-                let rows = oauth2_tokens::table
-                    .filter(oauth2_tokens::secret_id.eq(&id))
-                    .select((oauth2_tokens::id, oauth2_tokens::api_key_id))
-                    .load::<(String, String)>(conn)
-                    .map_err(map_diesel)?;
-                revoke_tokens(conn, rows)?;
+                revoke_all(conn, |conn| {
+                    oauth2_tokens::table
+                        .filter(oauth2_tokens::secret_id.eq(&id))
+                        .select((oauth2_tokens::id, oauth2_tokens::api_key_id))
+                        .load(conn)
+                })?;
                 let deleted = diesel::delete(
                     oauth2_app_secrets::table
                         .filter(oauth2_app_secrets::id.eq(&id))
@@ -976,26 +990,23 @@ impl OAuth2Repo for DieselOAuth2Repo {
         let family = issue.refresh.family_id;
         // The family belongs to one user: only that user's API keys change.
         let touched = Touched::Only(vec![ChangeTag::User(issue.api_key.user_id)]);
-        self.db
-            .write_locked(touched, lock_key(LOCK_NAMESPACE, &[family]), move |conn| {
-                let rotation = match conn {
-                    AnyConnection::Postgresql(pg) => {
-                        rotate_in_one_statement(pg, old, grace_since, &issue)?
-                    }
-                    AnyConnection::Sqlite(_) => {
-                        rotate_step_by_step(conn, old, grace_since, &issue)?
-                    }
-                };
-                match rotation {
-                    Rotation::Issued => Ok(Redemption::Issued),
-                    Rotation::Missing => Err(RepoError::NotFound),
-                    Rotation::Replayed => {
-                        revoke_family_in(conn, &family.to_string())?;
-                        Ok(Redemption::Replayed)
-                    }
+        let rotation = self
+            .db
+            .write_statement(touched, move |conn| match conn {
+                AnyConnection::Postgresql(pg) => {
+                    rotate_in_one_statement(pg, old, grace_since, &issue)
                 }
+                AnyConnection::Sqlite(_) => rotate_step_by_step(conn, old, grace_since, &issue),
             })
-            .await
+            .await?;
+        match rotation {
+            Rotation::Issued => Ok(Redemption::Issued),
+            Rotation::Missing => Err(RepoError::NotFound),
+            Rotation::Replayed => {
+                self.revoke_family(family).await?;
+                Ok(Redemption::Replayed)
+            }
+        }
     }
 
     async fn access_token(&self, key: &ApiKeyId) -> RepoResult<AccessTokenInfo> {
@@ -1070,13 +1081,13 @@ impl OAuth2Repo for DieselOAuth2Repo {
                 )
                 .execute(conn)
                 .map_err(map_diesel)?;
-                let rows = oauth2_tokens::table
-                    .filter(oauth2_tokens::app_id.eq(&app))
-                    .filter(oauth2_tokens::user_id.eq(&user))
-                    .select((oauth2_tokens::id, oauth2_tokens::api_key_id))
-                    .load::<(String, String)>(conn)
-                    .map_err(map_diesel)?;
-                revoke_tokens(conn, rows)?;
+                revoke_all(conn, |conn| {
+                    oauth2_tokens::table
+                        .filter(oauth2_tokens::app_id.eq(&app))
+                        .filter(oauth2_tokens::user_id.eq(&user))
+                        .select((oauth2_tokens::id, oauth2_tokens::api_key_id))
+                        .load(conn)
+                })?;
                 insert_audit(conn, &audit)
             })
             .await
