@@ -186,6 +186,12 @@ const CHANGES_CHANNEL: &str = "warden_changes";
 /// this often.
 const ANNOUNCEMENT_LOSS_BOUND: Duration = Duration::from_secs(10);
 
+/// How long the announcer lets writes gather before it notifies: other replicas hear
+/// of a write at most this much later, and a busy replica sends at most one
+/// notification per interval instead of one per commit or two. Each costs PostgreSQL a
+/// transaction and every listening backend a wake-up.
+const ANNOUNCEMENT_GATHERING: Duration = Duration::from_millis(2);
+
 /// The database handle every repository shares. Cheap to clone.
 #[derive(Clone)]
 pub struct Database {
@@ -453,8 +459,8 @@ fn write_transaction<T>(
 }
 
 /// Starts the thread that announces committed writes (their [`Touched`] payloads) to
-/// every replica with `NOTIFY`, on a connection of its own, joining whatever waits into
-/// as few notifications as fit.
+/// every replica with `NOTIFY`, on a connection of its own, joining whatever arrives
+/// within [`ANNOUNCEMENT_GATHERING`] into as few notifications as fit.
 ///
 /// Announcing after the commit, not inside the transaction, matters: PostgreSQL
 /// serializes the commits of notifying transactions under one database-wide lock held
@@ -470,6 +476,9 @@ fn spawn_announcer(url: String) -> std::sync::mpsc::Sender<String> {
             let mut conn: Option<PgConnection> = None;
             // Ends when every Database handle (and its sender) is gone.
             while let Ok(first) = waiting.recv() {
+                // Under load, writes commit faster than notifications go out: let the
+                // ones close behind this one join it.
+                std::thread::sleep(ANNOUNCEMENT_GATHERING);
                 let mut batch = vec![first];
                 batch.extend(waiting.try_iter().take(1_000));
                 for payload in Touched::join_payloads(&batch) {
