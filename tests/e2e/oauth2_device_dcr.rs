@@ -169,10 +169,7 @@ pub(crate) async fn start_device(app: &TestApp, pairs: &[(&str, &str)]) -> anyho
 }
 
 on_both_backends! {
-    async fn public_clients_use_pkce_instead_of_a_secret(app: TestApp) {
-        let backend = app.backend;
-        drop(app);
-        let app = TestApp::spawn_with(backend, |a| a.oauth2_refresh_grace = 0).await?;
+    async fn public_clients_use_pkce_instead_of_a_secret(app: TestApp with |a| a.oauth2_refresh_grace = 0) {
         let owner = app.owner().await?;
         let (public_id, _) = admin_app(&app, &owner, "native", true).await?;
         let (conf_id, conf_secret) = admin_app(&app, &owner, "web", false).await?;
@@ -400,10 +397,7 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    async fn expired_device_codes(app: TestApp) {
-        let backend = app.backend;
-        drop(app);
-        let app = TestApp::spawn_with(backend, |a| a.oauth2_device_code_lifetime = 0).await?;
+    async fn expired_device_codes(app: TestApp with |a| a.oauth2_device_code_lifetime = 0) {
         let owner = app.owner().await?;
         let (public_id, _) = admin_app(&app, &owner, "tv", true).await?;
         let started = start_device(&app, &[("client_id", &public_id)]).await?;
@@ -420,23 +414,16 @@ on_both_backends! {
     }
 }
 
-/// A server with dynamic registration on and the given registration rate limit.
-pub(crate) async fn dcr_app(
-    backend: warden_tests::Backend,
-    per_minute: u32,
-) -> anyhow::Result<TestApp> {
-    TestApp::spawn_with(backend, |a| {
+/// Server flags for dynamic registration, on, with the given rate limit per minute.
+pub(crate) fn registration_on(per_minute: u32) -> impl Fn(&mut warden::config::ServerArgs) {
+    move |a| {
         a.oauth2_dynamic_registration = true;
         a.oauth2_registration_rate_limit = per_minute;
-    })
-    .await
+    }
 }
 
 on_both_backends! {
-    async fn dynamic_registration_round_trip(app: TestApp) {
-        let backend = app.backend;
-        drop(app);
-        let app = dcr_app(backend, 100).await?;
+    async fn dynamic_registration_round_trip(app: TestApp with registration_on(100)) {
         let meta = app.get("/.well-known/oauth-authorization-server", None).await?;
         assert_eq!(meta.body["registration_endpoint"], format!("{}/oauth2/register", app.base));
 
@@ -576,10 +563,7 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    async fn dynamic_registration_refuses_bad_metadata(app: TestApp) {
-        let backend = app.backend;
-        drop(app);
-        let app = dcr_app(backend, 100).await?;
+    async fn dynamic_registration_refuses_bad_metadata(app: TestApp with registration_on(100)) {
         let cases: Vec<(Value, &str)> = vec![
             (json!({}), "invalid_client_metadata"),
             (json!({"redirect_uris": []}), "invalid_client_metadata"),
@@ -627,7 +611,7 @@ on_both_backends! {
 
         let backend = app.backend;
         drop(app);
-        let app = dcr_app(backend, 2).await?;
+        let app = TestApp::spawn_with(backend, registration_on(2)).await?;
         for _ in 0..2 {
             let (status, _, reply) = json_request(&app, reqwest::Method::POST, "/oauth2/register", None, Some(body.clone())).await?;
             assert_eq!(status, StatusCode::CREATED, "{reply}");

@@ -2,18 +2,15 @@
 //! token, a registered `scope` is an allowlist, and user-code guessing on the device
 //! verification page is rate-limited (RFC 8628 §5.1).
 
-use oauth2::basic::BasicClient;
-use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, RedirectUrl,
-    Scope, TokenResponse, TokenUrl,
-};
+use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, Scope, TokenResponse};
 use serde_json::{Value, json};
 use warden_tests::{StatusCode, TestApp, on_both_backends};
 
 use crate::oauth2_device_dcr::{
-    CALLBACK, DEVICE_GRANT, admin_app, browser_session, dcr_app, form, get_page, http,
-    json_request, me_status, start_device,
+    CALLBACK, DEVICE_GRANT, admin_app, browser_session, form, get_page, http, json_request,
+    me_status, registration_on, start_device,
 };
+use crate::oauth2_provider::{Client, oauth2_client};
 
 /// Registers a client through RFC 7591; returns the whole response.
 async fn register(app: &TestApp, metadata: Value) -> anyhow::Result<Value> {
@@ -152,10 +149,7 @@ async fn device_tokens(
 }
 
 on_both_backends! {
-    async fn clients_without_the_refresh_grant_get_no_refresh_token(app: TestApp) {
-        let backend = app.backend;
-        drop(app);
-        let app = dcr_app(backend, 100).await?;
+    async fn clients_without_the_refresh_grant_get_no_refresh_token(app: TestApp with registration_on(100)) {
         let owner = app.owner().await?;
 
         // Registered for the code grant only.
@@ -169,11 +163,7 @@ on_both_backends! {
         assert_eq!(me_status(&app, &access).await?, StatusCode::OK);
         // The oauth2 crate sees no refresh token either.
         let http = http()?;
-        let client = BasicClient::new(ClientId::new(id.clone()))
-            .set_client_secret(ClientSecret::new(secret.clone()))
-            .set_auth_uri(AuthUrl::new(format!("{}/oauth2/authorize", app.base))?)
-            .set_token_uri(TokenUrl::new(format!("{}/oauth2/tokens", app.base))?)
-            .set_redirect_uri(RedirectUrl::new(CALLBACK.to_owned())?);
+        let client = oauth2_client(&app, &Client { id: id.clone(), secret: secret.clone() })?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, _) = client.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge).url();
         let res = http.post(url.as_str()).header("Coder-Session-Token", &owner.token).send().await?;
@@ -229,10 +219,7 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    async fn a_registered_scope_is_an_allowlist(app: TestApp) {
-        let backend = app.backend;
-        drop(app);
-        let app = dcr_app(backend, 100).await?;
+    async fn a_registered_scope_is_an_allowlist(app: TestApp with registration_on(100)) {
         let owner = app.owner().await?;
         let reg = register(&app, json!({"client_name": "Scoped", "redirect_uris": [CALLBACK],
             "scope": "coder:workspaces.access coder:templates.build",
@@ -268,11 +255,7 @@ on_both_backends! {
         assert_eq!(body["scope"], "coder:workspaces.access coder:templates.build", "{body}");
         // The oauth2 crate's view of the same.
         let http = http()?;
-        let client = BasicClient::new(ClientId::new(id.clone()))
-            .set_client_secret(ClientSecret::new(secret.clone()))
-            .set_auth_uri(AuthUrl::new(format!("{}/oauth2/authorize", app.base))?)
-            .set_token_uri(TokenUrl::new(format!("{}/oauth2/tokens", app.base))?)
-            .set_redirect_uri(RedirectUrl::new(CALLBACK.to_owned())?);
+        let client = oauth2_client(&app, &Client { id: id.clone(), secret: secret.clone() })?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, _) = client.authorize_url(CsrfToken::new_random).add_scope(Scope::new("coder:templates.build".into()))
             .set_pkce_challenge(challenge).url();
@@ -403,10 +386,7 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    async fn the_user_code_limit_is_configurable(app: TestApp) {
-        let backend = app.backend;
-        drop(app);
-        let app = TestApp::spawn_with(backend, |a| a.oauth2_device_verify_rate_limit = 2).await?;
+    async fn the_user_code_limit_is_configurable(app: TestApp with |a| a.oauth2_device_verify_rate_limit = 2) {
         let owner = app.owner().await?;
         let (public_id, _) = admin_app(&app, &owner, "tv", true).await?;
         let started = start_device(&app, &[("client_id", &public_id)]).await?;

@@ -9,19 +9,12 @@ use oauth2::{
 use serde_json::{Value, json};
 use warden_tests::{StatusCode, TestApp, TestUser, on_both_backends};
 
-const CALLBACK: &str = "http://127.0.0.1:9/callback";
+use crate::oauth2_device_dcr::{CALLBACK, http};
 
 /// A registered confidential client.
-struct Client {
-    id: String,
-    secret: String,
-}
-
-/// An HTTP client that does not follow redirects (the callback is not listening).
-fn http() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?)
+pub(crate) struct Client {
+    pub(crate) id: String,
+    pub(crate) secret: String,
 }
 
 async fn register(app: &TestApp, owner: &TestUser, name: &str) -> anyhow::Result<Client> {
@@ -51,7 +44,7 @@ async fn register(app: &TestApp, owner: &TestUser, name: &str) -> anyhow::Result
     })
 }
 
-type Configured = oauth2::Client<
+pub(crate) type Configured = oauth2::Client<
     oauth2::StandardErrorResponse<oauth2::basic::BasicErrorResponseType>,
     oauth2::StandardTokenResponse<oauth2::EmptyExtraTokenFields, oauth2::basic::BasicTokenType>,
     oauth2::StandardTokenIntrospectionResponse<
@@ -67,7 +60,8 @@ type Configured = oauth2::Client<
     oauth2::EndpointSet,
 >;
 
-fn oauth2_client(app: &TestApp, client: &Client) -> anyhow::Result<Configured> {
+/// The `oauth2` crate's client for `client`, with this server's endpoints.
+pub(crate) fn oauth2_client(app: &TestApp, client: &Client) -> anyhow::Result<Configured> {
     Ok(BasicClient::new(ClientId::new(client.id.clone()))
         .set_client_secret(ClientSecret::new(client.secret.clone()))
         .set_auth_uri(AuthUrl::new(format!("{}/oauth2/authorize", app.base))?)
@@ -329,10 +323,7 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    async fn refresh_reuse_after_the_grace_window_revokes_the_family(app: TestApp) {
-        let backend = app.backend;
-        drop(app);
-        let app = TestApp::spawn_with(backend, |a| a.oauth2_refresh_grace = 0).await?;
+    async fn refresh_reuse_after_the_grace_window_revokes_the_family(app: TestApp with |a| a.oauth2_refresh_grace = 0) {
         let owner = app.owner().await?;
         let client = register(&app, &owner, "cli").await?;
         let http = http()?;
@@ -442,10 +433,7 @@ on_both_backends! {
 }
 
 on_both_backends! {
-    async fn expired_codes_and_resource_binding(app: TestApp) {
-        let backend = app.backend;
-        drop(app);
-        let app = TestApp::spawn_with(backend, |a| a.oauth2_code_lifetime = 0).await?;
+    async fn expired_codes_and_resource_binding(app: TestApp with |a| a.oauth2_code_lifetime = 0) {
         let owner = app.owner().await?;
         let client = register(&app, &owner, "cli").await?;
         let basic = Some((client.id.as_str(), client.secret.as_str()));
@@ -454,7 +442,7 @@ on_both_backends! {
             &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", verifier.secret()), ("redirect_uri", CALLBACK)], basic).await?;
         assert_eq!((status, body["error"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_grant")), "expired");
 
-        let live = TestApp::spawn(backend).await?;
+        let live = TestApp::spawn(app.backend).await?;
         let owner = live.owner().await?;
         let client = register(&live, &owner, "cli").await?;
         let basic = Some((client.id.as_str(), client.secret.as_str()));

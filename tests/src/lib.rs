@@ -306,6 +306,25 @@ impl TestApp {
 /// Runs an async test body once on SQLite and once on PostgreSQL, as two tests.
 #[macro_export]
 macro_rules! on_both_backends {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp with $adjust:expr) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            async fn run($app: $crate::TestApp) -> anyhow::Result<()> $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() -> anyhow::Result<()> {
+                run($crate::TestApp::spawn_with($crate::Backend::Sqlite, $adjust).await?).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() -> anyhow::Result<()> {
+                run($crate::TestApp::spawn_with($crate::Backend::Postgres, $adjust).await?).await
+            }
+        }
+    };
     ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $body:block) => {
         mod $name {
             #[allow(unused_imports)]
