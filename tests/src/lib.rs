@@ -304,6 +304,8 @@ impl TestApp {
 }
 
 /// Runs an async test body once on SQLite and once on PostgreSQL, as two tests.
+/// `async fn name(app: TestApp with adjust)` starts both servers with their flags
+/// changed by `adjust`, as [`TestApp::spawn_with`] does.
 #[macro_export]
 macro_rules! on_both_backends {
     ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp with $adjust:expr) $body:block) => {
@@ -326,22 +328,8 @@ macro_rules! on_both_backends {
         }
     };
     ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            $(#[$meta])*
-            async fn run($app: $crate::TestApp) -> anyhow::Result<()> $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() -> anyhow::Result<()> {
-                run($crate::TestApp::spawn($crate::Backend::Sqlite).await?).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() -> anyhow::Result<()> {
-                run($crate::TestApp::spawn($crate::Backend::Postgres).await?).await
-            }
+        $crate::on_both_backends! {
+            $(#[$meta])* async fn $name($app: TestApp with |_| {}) $body
         }
     };
 }
