@@ -12,6 +12,7 @@ mod oauth2_device_dcr;
 mod oauth2_policy;
 mod oauth2_provider;
 mod organizations;
+mod replicas;
 mod roles;
 mod routes;
 mod scim;

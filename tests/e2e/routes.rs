@@ -66,6 +66,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PATCH", "/api/v2/groups/{group}"),
     ("DELETE", "/api/v2/groups/{group}"),
     ("GET", "/api/v2/audit"),
+    ("GET", "/api/v2/replicas"),
     ("GET", "/scim/v2/ServiceProviderConfig"),
     ("GET", "/scim/v2/Schemas"),
     ("GET", "/scim/v2/Schemas/{id}"),
@@ -241,6 +242,7 @@ on_both_backends! {
             ("PUT", "/api/v2/organizations/default/members/admin/roles".into(), json!({"roles": ["organization-admin"]}), StatusCode::FORBIDDEN),
             ("PATCH", "/api/v2/groups/00000000-0000-0000-0000-000000000000".into(), json!({"name": "x"}), StatusCode::NOT_FOUND),
             ("POST", "/api/v2/organizations/default/groups".into(), json!({"name": "x"}), StatusCode::FORBIDDEN),
+            ("GET", "/api/v2/replicas".into(), json!({}), StatusCode::NOT_FOUND),
         ];
         for (m, path, body, status) in refused {
             let reply = app.request(method(m), path, Some(&bob.token), Some(body.clone())).await?;

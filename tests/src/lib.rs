@@ -18,7 +18,26 @@ pub struct TestApp {
     pub base: String,
     pub backend: Backend,
     client: reqwest::Client,
+    /// How the server was started, for [`TestApp::spawn_replica`].
+    common: warden::config::CommonArgs,
+    args: warden::config::ServerArgs,
     _db: TestDatabase,
+}
+
+/// Another server process on a [`TestApp`]'s database.
+pub struct TestReplica {
+    pub base: String,
+    handle: warden::StopHandle,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl TestReplica {
+    /// Stops the server as SIGTERM would, and waits until it has shut down.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.handle.stop().await;
+        self.served.await??;
+        Ok(())
+    }
 }
 
 /// A user created by a test, with a session token.
@@ -98,7 +117,23 @@ impl TestApp {
             base,
             backend,
             client: reqwest::Client::builder().build()?,
+            common,
+            args,
             _db: db,
+        })
+    }
+
+    /// Starts another server on the same database with the same flags, as a second
+    /// replica of a deployment would run (PostgreSQL).
+    pub async fn spawn_replica(&self) -> anyhow::Result<TestReplica> {
+        let app = warden::Application::build(&self.common, &self.args).await?;
+        let base = format!("http://{}", app.address());
+        let handle = app.handle();
+        let served = tokio::spawn(app.run_until_stopped());
+        Ok(TestReplica {
+            base,
+            handle,
+            served,
         })
     }
 

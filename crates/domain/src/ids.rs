@@ -83,3 +83,7 @@ uuid_id!(
     /// Identifies an OAuth2 application's client secret.
     OAuth2SecretId
 );
+uuid_id!(
+    /// Identifies a running server process (a replica), for as long as it runs.
+    ReplicaId
+);

@@ -381,3 +381,20 @@ pub struct AuditLog {
     /// The OAuth2 app an audited app secret belongs to, while the secret exists.
     pub resource_app_id: Option<String>,
 }
+
+/// A server process serving this database, as it last reported itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replica {
+    pub id: crate::ids::ReplicaId,
+    pub hostname: String,
+    /// Coder's DERP region; Warden relays nothing, so always 0.
+    pub region_id: i32,
+    /// Coder's DERP relay address; always empty in Warden.
+    pub relay_address: String,
+    /// What went wrong at the replica's last heartbeat; empty when nothing did.
+    pub error: String,
+    /// The round trip to the database at the last heartbeat, in microseconds.
+    pub database_latency: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}

@@ -351,6 +351,22 @@ pub trait AuditRepo: Send + Sync {
     async fn list(&self, query: AuditQuery, count_cap: i64) -> RepoResult<(Vec<AuditLog>, i64)>;
 }
 
+/// The registry of running server processes (replicas) sharing the database.
+#[async_trait]
+pub trait ReplicaRepo: Send + Sync {
+    /// Writes a replica's row as given, inserting it if it is not there (first
+    /// heartbeat, or removed meanwhile as stale).
+    async fn heartbeat(&self, replica: crate::model::Replica) -> RepoResult<()>;
+    /// The replicas that reported at or after `since`, oldest first.
+    async fn alive(&self, since: OffsetDateTime) -> RepoResult<Vec<crate::model::Replica>>;
+    /// Removes a replica's row; removing one that is not there is no error.
+    async fn remove(&self, id: crate::ids::ReplicaId) -> RepoResult<()>;
+    /// Removes the rows of replicas that last reported before `before`.
+    async fn remove_stale(&self, before: OffsetDateTime) -> RepoResult<u64>;
+    /// Times one round trip to the database.
+    async fn ping(&self) -> RepoResult<std::time::Duration>;
+}
+
 /// The OAuth2 authorization server's storage: applications, client secrets, codes,
 /// refresh-token families, and the API keys they issue (written in the same
 /// transaction as the grant that issues them).

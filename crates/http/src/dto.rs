@@ -757,3 +757,35 @@ pub struct AuditLogResponse {
     pub count: i64,
     pub count_cap: i64,
 }
+
+/// `codersdk.Replica`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Replica {
+    pub id: Uuid,
+    pub hostname: String,
+    /// When the replica started.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Coder's DERP relay address; Warden relays nothing, so it is empty.
+    pub relay_address: String,
+    /// Coder's DERP region; always 0 in Warden.
+    pub region_id: i32,
+    /// What went wrong at the replica's last heartbeat; empty when nothing did.
+    pub error: String,
+    /// The round trip to the database at the last heartbeat, in microseconds.
+    pub database_latency: i64,
+}
+
+impl From<model::Replica> for Replica {
+    fn from(r: model::Replica) -> Self {
+        Self {
+            id: r.id.as_uuid(),
+            hostname: r.hostname,
+            created_at: r.created_at,
+            relay_address: r.relay_address,
+            region_id: r.region_id,
+            error: r.error,
+            database_latency: r.database_latency,
+        }
+    }
+}

@@ -94,6 +94,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(groups::update_group)
             .service(groups::delete_group)
             .service(audit::audit_logs)
+            .service(routes::replicas::replicas)
             .service(routes::scim::scope("/scim/v2"))
             .service(routes::oauth2::server_metadata_api)
             .service(routes::oauth2_apps::list_apps)

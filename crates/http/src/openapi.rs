@@ -53,6 +53,7 @@ use crate::{dto, error, routes};
         routes::groups::update_group,
         routes::groups::delete_group,
         routes::audit::audit_logs,
+        routes::replicas::replicas,
         routes::scim::service_provider_config,
         routes::scim::list_schemas,
         routes::scim::get_schema,

@@ -27,11 +27,12 @@ pub use repos::groups::DieselGroupRepo;
 pub use repos::members::DieselMemberRepo;
 pub use repos::oauth2::DieselOAuth2Repo;
 pub use repos::organizations::DieselOrganizationRepo;
+pub use repos::replicas::DieselReplicaRepo;
 pub use repos::roles::DieselRoleRepo;
 pub use repos::scim::DieselScimRepo;
 pub use repos::users::DieselUserRepo;
 use warden_domain::ports::{
-    ApiKeyRepo, AuditRepo, GroupRepo, MemberRepo, OrganizationRepo, RoleRepo, UserRepo,
+    ApiKeyRepo, AuditRepo, GroupRepo, MemberRepo, OrganizationRepo, ReplicaRepo, RoleRepo, UserRepo,
 };
 
 /// Every repository adapter over one database.
@@ -44,6 +45,7 @@ pub struct Repositories {
     pub roles: Arc<dyn RoleRepo>,
     pub groups: Arc<dyn GroupRepo>,
     pub audit: Arc<dyn AuditRepo>,
+    pub replicas: Arc<dyn ReplicaRepo>,
     pub scim: Arc<dyn warden_domain::scim::ScimRepo>,
     pub oauth2: Arc<dyn warden_domain::ports::OAuth2Repo>,
 }
@@ -59,6 +61,7 @@ impl Repositories {
             roles: Arc::new(DieselRoleRepo::new(db.clone())),
             groups: Arc::new(DieselGroupRepo::new(db.clone())),
             audit: Arc::new(DieselAuditRepo::new(db.clone())),
+            replicas: Arc::new(DieselReplicaRepo::new(db.clone())),
             scim: Arc::new(DieselScimRepo::new(db.clone())),
             oauth2: Arc::new(DieselOAuth2Repo::new(db.clone())),
         }

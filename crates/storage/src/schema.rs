@@ -300,3 +300,16 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth2_registrations,
     oauth2_tokens,
 );
+
+diesel::table! {
+    replicas (id) {
+        id -> Text,
+        hostname -> Text,
+        region_id -> Integer,
+        relay_address -> Text,
+        error -> Text,
+        database_latency -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

@@ -1458,3 +1458,53 @@ mod oauth2_rotation {
         );
     }
 }
+
+mod replicas {
+    use super::*;
+    use warden_domain::ids::ReplicaId;
+    use warden_domain::model::Replica;
+    use warden_domain::ports::ReplicaRepo;
+    use warden_storage::DieselReplicaRepo;
+
+    fn replica(hostname: &str, created_at: OffsetDateTime) -> Replica {
+        Replica {
+            id: ReplicaId::new_random(),
+            hostname: hostname.into(),
+            region_id: 0,
+            relay_address: String::new(),
+            error: String::new(),
+            database_latency: 180,
+            created_at,
+            updated_at: created_at,
+        }
+    }
+
+    on_both_backends! {
+        async fn heartbeats_upsert_and_stale_entries_go(store) {
+            let repo = DieselReplicaRepo::new(store.db.clone());
+            let mut a = replica("a", T0);
+            let b = replica("b", T0 + secs(1));
+            repo.heartbeat(b.clone()).await.unwrap();
+            repo.heartbeat(a.clone()).await.unwrap();
+            assert_eq!(repo.alive(T0).await.unwrap(), vec![a.clone(), b.clone()], "oldest first");
+
+            // A later report rewrites the row in place.
+            a.updated_at = T0 + secs(20);
+            a.database_latency = 90;
+            a.error = "database ping failed: timeout".into();
+            repo.heartbeat(a.clone()).await.unwrap();
+            assert_eq!(repo.alive(T0 + secs(10)).await.unwrap(), vec![a.clone()]);
+
+            assert_eq!(repo.remove_stale(T0 + secs(10)).await.unwrap(), 1);
+            assert_eq!(repo.alive(T0).await.unwrap(), vec![a.clone()]);
+            // A replica removed as stale that reports again is back.
+            repo.heartbeat(b.clone()).await.unwrap();
+            assert_eq!(repo.alive(T0).await.unwrap(), vec![a.clone(), b.clone()]);
+
+            repo.remove(a.id).await.unwrap();
+            repo.remove(a.id).await.unwrap();
+            assert_eq!(repo.alive(T0).await.unwrap(), vec![b]);
+            assert!(repo.ping().await.unwrap() > std::time::Duration::ZERO);
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod config;
+pub mod replica;
 pub mod telemetry;
 
 use std::net::{SocketAddr, TcpListener};
@@ -46,6 +47,7 @@ pub fn services(db: &Database) -> Services {
             roles: repos.roles,
             groups: repos.groups,
             audit: repos.audit,
+            replicas: repos.replicas,
             clock: Arc::new(SystemClock),
             secrets: Arc::new(OsSecrets),
             passwords: Arc::new(Argon2Hasher::default()),
@@ -86,6 +88,7 @@ pub fn oauth2_provider(
 pub struct Application {
     address: SocketAddr,
     server: Server,
+    replica: replica::Registration,
 }
 
 impl Application {
@@ -136,7 +139,19 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.listen(listener)?.run();
-        Ok(Self { address, server })
+        let replica =
+            replica::Registration::start(Repositories::new(&db).replicas, Arc::new(SystemClock))
+                .await?;
+        Ok(Self {
+            address,
+            server,
+            replica,
+        })
+    }
+
+    /// A handle that stops the server from elsewhere.
+    pub fn handle(&self) -> StopHandle {
+        StopHandle(self.server.handle())
     }
 
     /// Where the server listens.
@@ -147,7 +162,21 @@ impl Application {
     /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish) or the
     /// handle is stopped.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.replica.stop().await;
+        served
+    }
+}
+
+/// Stops a running [`Application`] from elsewhere.
+#[derive(Clone)]
+pub struct StopHandle(actix_web::dev::ServerHandle);
+
+impl StopHandle {
+    /// Stops the server gracefully, as SIGTERM would: in-flight requests finish,
+    /// then [`Application::run_until_stopped`] returns.
+    pub async fn stop(&self) {
+        self.0.stop(true).await;
     }
 }
 

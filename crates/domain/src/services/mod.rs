@@ -8,6 +8,7 @@ pub mod groups;
 pub mod members;
 pub mod organizations;
 pub mod pagination;
+pub mod replicas;
 pub mod roles;
 pub mod users;
 
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use crate::ports::{
     ApiKeyRepo, AuditRepo, Clock, GroupRepo, MemberRepo, OrganizationRepo, PasswordHasher,
-    RoleRepo, SecretGenerator, UserRepo,
+    ReplicaRepo, RoleRepo, SecretGenerator, UserRepo,
 };
 
 /// Tunables of the use cases, set by the binary from flags.
@@ -54,6 +55,7 @@ pub struct Ports {
     pub roles: Arc<dyn RoleRepo>,
     pub groups: Arc<dyn GroupRepo>,
     pub audit: Arc<dyn AuditRepo>,
+    pub replicas: Arc<dyn ReplicaRepo>,
     pub clock: Arc<dyn Clock>,
     pub secrets: Arc<dyn SecretGenerator>,
     pub passwords: Arc<dyn PasswordHasher>,

@@ -114,6 +114,7 @@ struct State {
     roles: Vec<crate::model::CustomRole>,
     groups: Vec<(crate::model::Group, Vec<UserId>)>,
     generation: u64,
+    replicas: Vec<crate::model::Replica>,
 }
 
 impl State {
@@ -813,6 +814,44 @@ impl crate::ports::GroupRepo for FakeStore {
 }
 
 #[async_trait]
+impl crate::ports::ReplicaRepo for FakeStore {
+    async fn heartbeat(&self, replica: crate::model::Replica) -> RepoResult<()> {
+        let mut state = self.state();
+        state.replicas.retain(|r| r.id != replica.id);
+        state.replicas.push(replica);
+        Ok(())
+    }
+
+    async fn alive(&self, since: OffsetDateTime) -> RepoResult<Vec<crate::model::Replica>> {
+        let mut alive: Vec<_> = self
+            .state()
+            .replicas
+            .iter()
+            .filter(|r| r.updated_at >= since)
+            .cloned()
+            .collect();
+        alive.sort_by_key(|r| r.created_at);
+        Ok(alive)
+    }
+
+    async fn remove(&self, id: crate::ids::ReplicaId) -> RepoResult<()> {
+        self.state().replicas.retain(|r| r.id != id);
+        Ok(())
+    }
+
+    async fn remove_stale(&self, before: OffsetDateTime) -> RepoResult<u64> {
+        let mut state = self.state();
+        let was = state.replicas.len();
+        state.replicas.retain(|r| r.updated_at >= before);
+        Ok((was - state.replicas.len()) as u64)
+    }
+
+    async fn ping(&self) -> RepoResult<std::time::Duration> {
+        Ok(std::time::Duration::from_micros(1))
+    }
+}
+
+#[async_trait]
 impl crate::ports::AuditRepo for FakeStore {
     async fn list(
         &self,
@@ -997,6 +1036,7 @@ fn harness() -> Harness {
             roles: store.clone(),
             groups: store.clone(),
             audit: store.clone(),
+            replicas: store.clone(),
             clock: clock.clone(),
             secrets: Arc::new(CountingSecrets::default()),
             passwords: hasher.clone(),
@@ -1874,4 +1914,52 @@ async fn an_application_connect_key_cannot_create_an_organization() {
             .iter()
             .any(|m| m.organization_id == org.id && m.user_id == admin.id && m.roles.is_empty())
     );
+}
+
+fn replica(reported: OffsetDateTime) -> crate::model::Replica {
+    crate::model::Replica {
+        id: crate::ids::ReplicaId::new_random(),
+        hostname: "host".into(),
+        region_id: 0,
+        relay_address: String::new(),
+        error: String::new(),
+        database_latency: 250,
+        created_at: reported - Duration::HOUR,
+        updated_at: reported,
+    }
+}
+
+#[tokio::test]
+async fn replicas_lists_the_recently_reported_to_site_readers_only() {
+    use crate::ports::ReplicaRepo;
+
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    let member = h.seed_user("member", UserStatus::Active, LoginType::Password, &[]);
+    let auditor = h.seed_user(
+        "auditor",
+        UserStatus::Active,
+        LoginType::Password,
+        &["auditor"],
+    );
+    let fresh = replica(NOW - Duration::seconds(14));
+    let older = replica(NOW - Duration::seconds(1));
+    let silent = replica(NOW - Duration::seconds(16));
+    for r in [&fresh, &older, &silent] {
+        h.store.heartbeat(r.clone()).await.unwrap();
+    }
+    let mut older_first = older.clone();
+    older_first.created_at = fresh.created_at - Duration::MINUTE;
+    h.store.heartbeat(older_first.clone()).await.unwrap();
+
+    let listed = h.services.replicas(&h.sign_in(&admin).await).await.unwrap();
+    assert_eq!(listed, vec![older_first, fresh], "alive ones, oldest first");
+    for reader in [&member, &auditor] {
+        let refused = h.services.replicas(&h.sign_in(reader).await).await;
+        assert!(
+            matches!(refused, Err(DomainError::NotFound { .. })),
+            "{}: {refused:?}",
+            reader.username.as_str()
+        );
+    }
 }

@@ -6,6 +6,7 @@ pub mod groups;
 pub mod members;
 pub mod oauth2;
 pub mod organizations;
+pub mod replicas;
 pub mod roles;
 pub mod scim;
 pub(crate) mod scim_groups;
