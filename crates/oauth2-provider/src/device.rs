@@ -283,8 +283,8 @@ impl OAuth2Provider {
         };
         let poll = match self.ports.repo.poll_device(device.id, now, issue).await {
             Ok(poll) => poll,
-            // Deleted meanwhile (the client or user went away).
-            Err(RepoError::NotFound) => return Err(bad()),
+            // Deleted meanwhile (the client, its secret or the user went away).
+            Err(RepoError::NotFound | RepoError::MissingReference(_)) => return Err(bad()),
             Err(e) => return Err(e.into()),
         };
         match (poll, response) {

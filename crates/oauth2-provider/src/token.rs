@@ -310,11 +310,14 @@ impl OAuth2Provider {
             secret_used,
             now,
         )?;
-        match self.ports.repo.redeem_code(code.id, issue).await? {
-            Redemption::Issued => Ok(response),
-            Redemption::Replayed => Err(OAuth2Error::invalid_grant(
+        match self.ports.repo.redeem_code(code.id, issue).await {
+            Ok(Redemption::Issued) => Ok(response),
+            Ok(Redemption::Replayed) => Err(OAuth2Error::invalid_grant(
                 "The authorization code was already used; the tokens issued from it are revoked.",
             )),
+            // Deleted meanwhile: the code, or the client, its secret or the user.
+            Err(RepoError::NotFound | RepoError::MissingReference(_)) => Err(bad_code()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -382,8 +385,9 @@ impl OAuth2Provider {
             Ok(Redemption::Replayed) => Err(OAuth2Error::invalid_grant(
                 "The refresh token was already used; every token of its family is revoked.",
             )),
-            // Revoked meanwhile (the family went away under us).
-            Err(RepoError::NotFound) => Err(bad()),
+            // Revoked meanwhile: the family, or the client, its secret or the user
+            // went away under us.
+            Err(RepoError::NotFound | RepoError::MissingReference(_)) => Err(bad()),
             Err(e) => Err(e.into()),
         }
     }

@@ -1208,6 +1208,7 @@ mod oauth2_rotation {
     /// redeeming a code at [`T0`].
     struct Family {
         repo: DieselOAuth2Repo,
+        repo_db: Database,
         app: OAuth2AppId,
         user: UserId,
         id: Uuid,
@@ -1261,6 +1262,7 @@ mod oauth2_rotation {
             );
             Self {
                 repo,
+                repo_db: store.db.clone(),
                 app: app.id,
                 user: user.id,
                 id,
@@ -1287,6 +1289,24 @@ mod oauth2_rotation {
                 Err(RepoError::NotFound) => false,
                 Err(e) => panic!("reading a refresh token: {e}"),
             }
+        }
+
+        /// Whether the access token's row exists, read directly: introspection also
+        /// needs the refresh token's row.
+        async fn key_row_exists(&self, key: &ApiKeyId) -> bool {
+            let key = key.0.clone();
+            let count = self
+                .repo_db
+                .run(move |conn| {
+                    raw::api_keys::table
+                        .find(key)
+                        .count()
+                        .get_result::<i64>(conn)
+                        .map_err(|e| RepoError::Internal(e.to_string()))
+                })
+                .await
+                .unwrap();
+            count > 0
         }
 
         async fn key_is_live(&self, token: &RefreshToken) -> bool {
@@ -1429,25 +1449,7 @@ mod oauth2_rotation {
             let family = std::sync::Arc::clone(&family);
             async move { family.repo.revoke_family(family.id).await }
         });
-        // Wait until the revocation is blocked on the presented token's row.
-        let mut watcher = diesel::PgConnection::establish(store._test_db.url()).unwrap();
-        let mut waiting = false;
-        for _ in 0..500 {
-            let blocked: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "(SELECT count(*) FROM pg_locks WHERE NOT granted)",
-            ))
-            .get_result(&mut watcher)
-            .unwrap();
-            if blocked > 0 {
-                waiting = true;
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        assert!(
-            waiting,
-            "the revocation never waited for the rotation in flight"
-        );
+        wait_until_blocked(store._test_db.url()).await;
         rotation.batch_execute("COMMIT").unwrap();
 
         revocation.await.unwrap().unwrap();
@@ -1456,6 +1458,98 @@ mod oauth2_rotation {
             !family.is_live(&successor).await,
             "the successor committed during the revocation survived it"
         );
+    }
+
+    /// Deleting a client secret waits for a grant in flight that authenticated with it,
+    /// then removes what the grant issued, the access token included (`ON DELETE
+    /// CASCADE` alone would leave that behind).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn deleting_a_secret_removes_a_grant_in_flight() {
+        use diesel::connection::SimpleConnection;
+        use warden_domain::oauth2::OAuth2AppSecret;
+
+        let store = Store::open(Backend::Postgres).await;
+        let family = std::sync::Arc::new(Family::start(&store).await);
+        let secret = family
+            .repo
+            .create_secret(
+                OAuth2AppSecret {
+                    id: OAuth2SecretId::new_random(),
+                    app_id: family.app,
+                    prefix: "secretprefix".into(),
+                    hashed_secret: vec![3; 32],
+                    display_secret: "shown once".into(),
+                    created_at: T0,
+                    last_used_at: None,
+                },
+                audit("secret"),
+            )
+            .await
+            .unwrap();
+        let successor = family.issue(T0 + secs(1)).refresh;
+        let first = &family.first;
+        let mut grant = diesel::PgConnection::establish(store._test_db.url()).unwrap();
+        grant
+            .batch_execute(&format!(
+                "BEGIN; \
+                 INSERT INTO api_keys (id, user_id, hashed_secret, last_used, expires_at, \
+                 created_at, updated_at, login_type, lifetime_seconds, token_name, scopes, \
+                 allow_list) SELECT '{key}', user_id, hashed_secret, last_used, expires_at, \
+                 created_at, updated_at, login_type, lifetime_seconds, token_name, scopes, \
+                 allow_list FROM api_keys WHERE id = '{old_key}'; \
+                 INSERT INTO oauth2_tokens (id, prefix, hashed_secret, family_id, app_id, \
+                 user_id, secret_id, api_key_id, scopes, audience, created_at, expires_at) \
+                 SELECT '{id}', '{prefix}', hashed_secret, family_id, app_id, user_id, \
+                 '{secret}', '{key}', scopes, audience, created_at, expires_at \
+                 FROM oauth2_tokens WHERE id = '{old}'",
+                key = successor.api_key_id.0,
+                old_key = first.api_key_id.0,
+                id = successor.id,
+                prefix = successor.prefix,
+                secret = secret.id,
+                old = first.id,
+            ))
+            .unwrap();
+
+        let deletion = tokio::spawn({
+            let family = std::sync::Arc::clone(&family);
+            async move {
+                family
+                    .repo
+                    .delete_secret(family.app, secret.id, audit("secret"))
+                    .await
+            }
+        });
+        wait_until_blocked(store._test_db.url()).await;
+        grant.batch_execute("COMMIT").unwrap();
+
+        deletion.await.unwrap().unwrap();
+        assert!(!family.is_live(&successor).await);
+        assert!(
+            !family.key_row_exists(&successor.api_key_id).await,
+            "the access token of a grant made with the deleted secret survived"
+        );
+        assert!(
+            family.is_live(first).await,
+            "tokens obtained without that secret stay"
+        );
+    }
+
+    /// Waits until some session on the database waits for a lock.
+    async fn wait_until_blocked(url: &str) {
+        let mut watcher = diesel::PgConnection::establish(url).unwrap();
+        for _ in 0..500 {
+            let blocked: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "(SELECT count(*) FROM pg_locks WHERE NOT granted)",
+            ))
+            .get_result(&mut watcher)
+            .unwrap();
+            if blocked > 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("nothing ever waited for the transaction in flight");
     }
 }
 

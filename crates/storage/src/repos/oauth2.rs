@@ -441,6 +441,33 @@ where
     }
 }
 
+/// Before an application or a client secret is deleted with what it issued: on
+/// PostgreSQL, locks its row for the rest of the transaction. A grant in flight holds a
+/// key-share lock on it (its refresh token's foreign key), so this waits until that
+/// grant committed, and the revocation that follows sees what it issued; a grant that
+/// starts later waits for the deletion and then fails its foreign key check. Without
+/// it, the successor would be removed only by `ON DELETE CASCADE`, which leaves its
+/// access token behind. On SQLite writers already take turns.
+fn lock_for_deletion(conn: &mut AnyConnection, parent: Parent, id: &str) -> Result<(), RepoError> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        let sql = match parent {
+            Parent::App => "SELECT 1 FROM oauth2_apps WHERE id = $1 FOR UPDATE",
+            Parent::Secret => "SELECT 1 FROM oauth2_app_secrets WHERE id = $1 FOR UPDATE",
+        };
+        diesel::sql_query(sql)
+            .bind::<diesel::sql_types::Text, _>(id)
+            .execute(pg)
+            .map_err(map_diesel)?;
+    }
+    Ok(())
+}
+
+/// What [`lock_for_deletion`] locks: rows that issued tokens reference.
+enum Parent {
+    App,
+    Secret,
+}
+
 fn revoke_family_in(conn: &mut AnyConnection, family: &str) -> Result<(), RepoError> {
     revoke_all(conn, |conn| {
         oauth2_tokens::table
@@ -798,6 +825,7 @@ impl OAuth2Repo for DieselOAuth2Repo {
         let id = id.to_string();
         self.db
             .write(move |conn| {
+                lock_for_deletion(conn, Parent::App, &id)?;
                 revoke_all(conn, |conn| {
                     oauth2_tokens::table
                         .filter(oauth2_tokens::app_id.eq(&id))
@@ -883,6 +911,7 @@ impl OAuth2Repo for DieselOAuth2Repo {
         let (app, id) = (app.to_string(), id.to_string());
         self.db
             .write(move |conn| {
+                lock_for_deletion(conn, Parent::Secret, &id)?;
                 revoke_all(conn, |conn| {
                     oauth2_tokens::table
                         .filter(oauth2_tokens::secret_id.eq(&id))
