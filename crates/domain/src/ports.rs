@@ -351,6 +351,24 @@ pub trait AuditRepo: Send + Sync {
     async fn list(&self, query: AuditQuery, count_cap: i64) -> RepoResult<(Vec<AuditLog>, i64)>;
 }
 
+/// The attempts counted by rate limits that every replica shares.
+#[async_trait]
+pub trait AttemptLog: Send + Sync {
+    /// Counts an attempt in `bucket` at `now` unless `max` attempts were already counted
+    /// there within `window` before `now`: `Ok(id)` of the counted attempt, or
+    /// `Err(until)`, when the oldest of them leaves the window. Concurrent calls for
+    /// one bucket, from any replica, take turns. Attempts older than the window go.
+    async fn attempt(
+        &self,
+        bucket: &str,
+        now: OffsetDateTime,
+        window: std::time::Duration,
+        max: u32,
+    ) -> RepoResult<Result<uuid::Uuid, OffsetDateTime>>;
+    /// Uncounts an attempt; one that is gone already is no error.
+    async fn forgive(&self, id: uuid::Uuid) -> RepoResult<()>;
+}
+
 /// The registry of running server processes (replicas) sharing the database.
 #[async_trait]
 pub trait ReplicaRepo: Send + Sync {

@@ -40,10 +40,12 @@ pub struct AppState {
     pub config: HttpConfig,
     /// The OAuth2 authorization server.
     pub oauth2: warden_oauth2_provider::OAuth2Provider,
-    /// Per-address limit of RFC 7591 dynamic client registrations.
-    pub registration_limiter: ratelimit::RateLimiter,
-    /// Per-user limit of wrong user codes on the device verification page (RFC 8628 §5.1).
-    pub device_verify_limiter: ratelimit::FailureLimiter<warden_domain::ids::UserId>,
+    /// Per-address limit of RFC 7591 dynamic client registrations, shared by every
+    /// replica.
+    pub registration_limiter: ratelimit::SharedLimit,
+    /// Per-user limit of wrong user codes on the device verification page (RFC 8628
+    /// §5.1), shared by every replica.
+    pub device_verify_limiter: ratelimit::SharedLimit,
 }
 
 /// Registers every route. `/api/v2` routes are ordered so literal segments win over

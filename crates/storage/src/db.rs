@@ -541,6 +541,18 @@ pub fn lock_key(namespace: u8, ids: &[uuid::Uuid]) -> i64 {
     i64::from_ne_bytes(key.to_ne_bytes())
 }
 
+/// [`lock_key`] for a thing identified by text: a stable 64-bit FNV-1a hash of it,
+/// the same in every replica and every build.
+pub fn text_lock_key(namespace: u8, text: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    let key = (u64::from(namespace) << 56) ^ (hash >> 8);
+    i64::from_ne_bytes(key.to_ne_bytes())
+}
+
 /// Serializes writers that read-check-then-write the same thing (the first user, a
 /// group's member list). PostgreSQL: a transaction-scoped advisory lock on `key`.
 /// SQLite: nothing to do, `BEGIN IMMEDIATE` already admits one writer at a time.

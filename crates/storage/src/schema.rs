@@ -313,3 +313,11 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    rate_limit_attempts (id) {
+        id -> Text,
+        bucket -> Text,
+        at -> Timestamp,
+    }
+}

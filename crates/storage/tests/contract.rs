@@ -1602,3 +1602,49 @@ mod replicas {
         }
     }
 }
+
+mod attempts {
+    use super::*;
+    use warden_domain::ports::AttemptLog;
+    use warden_storage::DieselAttemptLog;
+
+    const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
+
+    on_both_backends! {
+        async fn attempts_count_per_bucket_within_the_window(store) {
+            let log = DieselAttemptLog::new(store.db.clone());
+            for i in 0..3 {
+                assert!(log.attempt("limit a", T0 + secs(i), MINUTE, 3).await.unwrap().is_ok());
+            }
+            // Refused until the oldest leaves the window; refusals are not counted.
+            assert_eq!(log.attempt("limit a", T0 + secs(10), MINUTE, 3).await.unwrap(), Err(T0 + secs(60)));
+            assert_eq!(log.attempt("limit a", T0 + secs(59), MINUTE, 3).await.unwrap(), Err(T0 + secs(60)));
+            assert!(log.attempt("limit b", T0 + secs(10), MINUTE, 3).await.unwrap().is_ok(), "buckets are apart");
+            assert!(log.attempt("limit a", T0 + secs(60), MINUTE, 3).await.unwrap().is_ok());
+            assert_eq!(log.attempt("limit a", T0 + secs(60), MINUTE, 3).await.unwrap(), Err(T0 + secs(61)));
+
+            // A forgiven attempt does not count; forgiving twice is harmless.
+            let id = log.attempt("limit c", T0, MINUTE, 1).await.unwrap().unwrap();
+            log.forgive(id).await.unwrap();
+            log.forgive(id).await.unwrap();
+            assert!(log.attempt("limit c", T0, MINUTE, 1).await.unwrap().is_ok());
+            assert!(log.attempt("limit c", T0, MINUTE, 1).await.unwrap().is_err());
+            assert_eq!(log.attempt("limit d", T0, MINUTE, 0).await.unwrap(), Err(T0 + secs(60)), "0 admits none");
+        }
+
+        async fn concurrent_attempts_cannot_pass_the_limit(store) {
+            let log = std::sync::Arc::new(DieselAttemptLog::new(store.db.clone()));
+            let tries = (0..16).map(|_| {
+                let log = std::sync::Arc::clone(&log);
+                tokio::spawn(async move { log.attempt("busy", T0, MINUTE, 5).await })
+            });
+            let mut admitted = 0;
+            for t in tries {
+                if t.await.unwrap().unwrap().is_ok() {
+                    admitted += 1;
+                }
+            }
+            assert_eq!(admitted, 5);
+        }
+    }
+}

@@ -15,12 +15,16 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use warden_domain::ports::SystemClock;
 use warden_domain::{DomainConfig, Ports, Services};
+use warden_http::ratelimit::SharedLimit;
 use warden_http::{AppState, HttpConfig};
 use warden_scim::{ScimConfig, ScimService};
 use warden_storage::{Database, PoolConfig, Repositories};
 
 use crate::adapters::{Argon2Hasher, OsSecrets};
 use crate::config::{CommonArgs, ServerArgs};
+
+/// The window of the registration and device-verification rate limits.
+const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Opens the database named by the configuration.
 pub async fn open_database(common: &CommonArgs) -> anyhow::Result<Database> {
@@ -112,12 +116,19 @@ impl Application {
             std::time::Duration::from_secs(args.oauth2_device_code_lifetime);
         let state = web::Data::new(AppState {
             oauth2: oauth2_provider(&db, oauth2_config),
-            registration_limiter: warden_http::ratelimit::RateLimiter::new(
+            registration_limiter: SharedLimit::new(
+                Repositories::new(&db).attempts,
+                Arc::new(SystemClock),
+                "oauth2-register",
                 args.oauth2_registration_rate_limit,
+                MINUTE,
             ),
-            device_verify_limiter: warden_http::ratelimit::FailureLimiter::new(
+            device_verify_limiter: SharedLimit::new(
+                Repositories::new(&db).attempts,
+                Arc::new(SystemClock),
+                "oauth2-device-verify",
                 args.oauth2_device_verify_rate_limit,
-                std::time::Duration::from_secs(60),
+                MINUTE,
             ),
             services: services(&db),
             config: HttpConfig {

@@ -91,8 +91,7 @@ fn wrong_code(e: &warden_oauth2_provider::OAuth2Error) -> bool {
 /// RFC 8628 §5.1: the user entered too many wrong codes; nothing is checked until
 /// `wait` has passed.
 fn limited_page(wait: std::time::Duration) -> HttpResponse {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let seconds = seconds.max(1);
+    let seconds = crate::ratelimit::retry_after_seconds(wait);
     let mut response = page(
         PageKind::TooManyRequests,
         "Too many attempts",
@@ -119,10 +118,16 @@ where
     F: std::future::Future<Output = Result<T, warden_oauth2_provider::OAuth2Error>>,
 {
     let limiter = &state.device_verify_limiter;
-    limiter.attempt(&actor.user.id).map_err(limited_page)?;
+    let attempt = match limiter.attempt(&actor.user.id.to_string()).await {
+        Ok(Ok(attempt)) => attempt,
+        Ok(Err(wait)) => return Err(limited_page(wait)),
+        Err(e) => return Ok(Err(e.into())),
+    };
     let outcome = check.await;
-    if !outcome.as_ref().is_err_and(wrong_code) {
-        limiter.forgive(&actor.user.id);
+    if !outcome.as_ref().is_err_and(wrong_code)
+        && let Err(e) = limiter.forgive(attempt).await
+    {
+        return Ok(Err(e.into()));
     }
     Ok(outcome)
 }

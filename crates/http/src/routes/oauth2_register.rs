@@ -11,6 +11,7 @@ use warden_oauth2_provider::registration::RegistrationRequest;
 
 use crate::AppState;
 use crate::error::{OAuth2ApiError, OAuth2ErrorBody, RateLimited, Response};
+use crate::ratelimit::retry_after_seconds;
 use crate::routes::oauth2::no_store;
 
 /// RFC 7591 §2 client metadata (request) — only the fields Warden reads.
@@ -94,13 +95,18 @@ pub async fn register(
     if !state.oauth2.config().dynamic_registration {
         return Ok(not_found());
     }
-    if let Some(ip) = req.peer_addr().map(|a| a.ip())
-        && let Err(wait) = state.registration_limiter.check(ip)
-    {
-        return Err(RateLimited {
-            retry_after: wait.as_secs().max(1),
+    if let Some(ip) = req.peer_addr().map(|a| a.ip()) {
+        let attempt = state
+            .registration_limiter
+            .attempt(&ip.to_string())
+            .await
+            .map_err(|e| OAuth2ApiError(e.into()))?;
+        if let Err(wait) = attempt {
+            return Err(RateLimited {
+                retry_after: retry_after_seconds(wait),
+            }
+            .into());
         }
-        .into());
     }
     let request = parse_body(&body).map_err(OAuth2ApiError)?;
     let registered = state

@@ -1,6 +1,7 @@
 //! The diesel adapters of the domain's repository ports.
 
 pub mod api_keys;
+pub mod attempts;
 pub mod audit;
 pub mod groups;
 pub mod members;
