@@ -131,6 +131,17 @@ on_both_backends! {
         let names: Vec<&str> = sorted.body["Resources"].as_array().into_iter().flatten()
             .filter_map(|r| r["displayName"].as_str()).collect();
         assert_eq!(names, ["Aaron B", "Ann E"]);
+        // A user without one sorts last ascending, first descending (RFC 7644 §3.4.2.3).
+        create(&app, json!({"userName": "carl@example.com", "emails": [{"value": "carl@example.com"}]})).await?;
+        for (order, expected) in [
+            ("ascending", ["bob@example.com", "ann@example.com", "carl@example.com"]),
+            ("descending", ["carl@example.com", "ann@example.com", "bob@example.com"]),
+        ] {
+            let sorted = app.scim(Method::GET, &format!("/scim/v2/Users?sortBy=displayName&sortOrder={order}"), None, &[]).await?;
+            let users: Vec<&str> = sorted.body["Resources"].as_array().into_iter().flatten()
+                .filter_map(|r| r["userName"].as_str()).collect();
+            assert_eq!(users, expected, "{order}");
+        }
         Ok(())
     }
 }

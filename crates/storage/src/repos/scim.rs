@@ -270,14 +270,35 @@ fn ordered(query: Boxed, sort: Option<(UserAttr, bool)>) -> Boxed {
             }
         };
     }
+    // Text attributes keep '' for unassigned, which sorts last ascending and first
+    // descending (RFC 7644 §3.4.2.3); `$key` is the column, lowered unless caseExact.
+    macro_rules! by_text {
+        ($column:expr) => {
+            by_text!($column, lower($column))
+        };
+        ($column:expr, $key:expr) => {{
+            let unassigned = $column.eq("");
+            if desc {
+                query
+                    .order(unassigned.desc())
+                    .then_order_by($key.desc())
+                    .then_order_by(users::id.asc())
+            } else {
+                query
+                    .order(unassigned.asc())
+                    .then_order_by($key.asc())
+                    .then_order_by(users::id.asc())
+            }
+        }};
+    }
     match attr {
         UserAttr::Id => by!(users::id),
         UserAttr::Active => by!(users::status),
         UserAttr::UserName => by!(lower(scim_users::user_name)),
         UserAttr::Email => by!(lower(users::email)),
-        UserAttr::Formatted => by!(lower(scim_users::formatted_name)),
-        UserAttr::DisplayName => by!(lower(scim_users::display_name)),
-        UserAttr::EmailType => by!(lower(scim_users::email_type)),
+        UserAttr::Formatted => by_text!(scim_users::formatted_name),
+        UserAttr::DisplayName => by_text!(scim_users::display_name),
+        UserAttr::EmailType => by_text!(scim_users::email_type),
         // Unassigned last ascending, first descending (RFC 7644 §3.4.2.3), on both
         // backends (their NULL orders differ).
         UserAttr::EmailPrimary => {
@@ -294,9 +315,9 @@ fn ordered(query: Boxed, sort: Option<(UserAttr, bool)>) -> Boxed {
                     .then_order_by(users::id.asc())
             }
         }
-        UserAttr::GivenName => by!(lower(scim_users::given_name)),
-        UserAttr::FamilyName => by!(lower(scim_users::family_name)),
-        UserAttr::ExternalId => by!(scim_users::external_id),
+        UserAttr::GivenName => by_text!(scim_users::given_name),
+        UserAttr::FamilyName => by_text!(scim_users::family_name),
+        UserAttr::ExternalId => by_text!(scim_users::external_id, scim_users::external_id),
         UserAttr::Created => by!(users::created_at),
         UserAttr::LastModified => by!(users::updated_at),
     }
