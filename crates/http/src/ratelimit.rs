@@ -8,11 +8,16 @@
 //! starts, so concurrent guesses cannot slip past the limit, and one that turns out
 //! right is [forgiven](SharedLimit::forgive)).
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use time::OffsetDateTime;
 use warden_domain::RepoError;
 use warden_domain::ports::{AttemptLog, Clock};
+
+/// Refused keys remembered in each process before the expired ones are dropped.
+const MAX_REMEMBERED: usize = 10_000;
 
 /// A limit of `max` attempts per key within `window`, shared by every replica.
 #[derive(Clone)]
@@ -23,6 +28,9 @@ pub struct SharedLimit {
     name: &'static str,
     max: u32,
     window: Duration,
+    /// Keys the database refused, and until when: refused again here without asking
+    /// it, so that a client hammering a limited endpoint costs no database work.
+    refused: Arc<Mutex<HashMap<String, OffsetDateTime>>>,
 }
 
 /// An attempt that was counted.
@@ -45,6 +53,7 @@ impl SharedLimit {
             name,
             max,
             window,
+            refused: Arc::default(),
         }
     }
 
@@ -52,20 +61,50 @@ impl SharedLimit {
     /// least a second).
     pub async fn attempt(&self, key: &str) -> Result<Result<Attempt, Duration>, RepoError> {
         let now = self.clock.now();
+        let wait = |until: OffsetDateTime| {
+            Duration::try_from(until - now)
+                .unwrap_or_default()
+                .max(Duration::from_secs(1))
+        };
+        if let Some(until) = self.refused_until(key, now) {
+            return Ok(Err(wait(until)));
+        }
         let bucket = format!("{} {key}", self.name);
-        Ok(
-            match self
-                .log
-                .attempt(&bucket, now, self.window, self.max)
-                .await?
-            {
-                Ok(id) => Ok(Attempt(id)),
-                Err(until) => {
-                    let wait = Duration::try_from(until - now).unwrap_or_default();
-                    Err(wait.max(Duration::from_secs(1)))
-                }
-            },
-        )
+        let counted = self
+            .log
+            .attempt(&bucket, now, self.window, self.max)
+            .await?;
+        Ok(match counted {
+            Ok(id) => Ok(Attempt(id)),
+            Err(until) => {
+                self.remember_refusal(key, until, now);
+                Err(wait(until))
+            }
+        })
+    }
+
+    fn refusals(&self) -> std::sync::MutexGuard<'_, HashMap<String, OffsetDateTime>> {
+        self.refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn refused_until(&self, key: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.refusals()
+            .get(key)
+            .copied()
+            .filter(|until| *until > now)
+    }
+
+    fn remember_refusal(&self, key: &str, until: OffsetDateTime, now: OffsetDateTime) {
+        let mut refused = self.refusals();
+        if refused.len() >= MAX_REMEMBERED {
+            refused.retain(|_, u| *u > now);
+            if refused.len() >= MAX_REMEMBERED {
+                refused.clear();
+            }
+        }
+        refused.insert(key.to_owned(), until);
     }
 
     /// The attempt turned out right: it does not count.
@@ -77,4 +116,98 @@ impl SharedLimit {
 /// Whole seconds to send in `Retry-After` for `wait`, rounded up.
 pub fn retry_after_seconds(wait: Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use time::macros::datetime;
+
+    use super::*;
+
+    /// A log that refuses everything until a fixed time, counting the calls.
+    struct Refusing {
+        until: OffsetDateTime,
+        calls: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl AttemptLog for Refusing {
+        async fn attempt(
+            &self,
+            _bucket: &str,
+            _now: OffsetDateTime,
+            _window: Duration,
+            _max: u32,
+        ) -> warden_domain::ports::RepoResult<Result<uuid::Uuid, OffsetDateTime>> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Ok(Err(self.until))
+        }
+
+        async fn forgive(&self, _id: uuid::Uuid) -> warden_domain::ports::RepoResult<()> {
+            Ok(())
+        }
+    }
+
+    struct At(Mutex<OffsetDateTime>);
+
+    impl Clock for At {
+        fn now(&self) -> OffsetDateTime {
+            *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_key_is_refused_locally_until_its_time() {
+        let t0 = datetime!(2026-11-22 12:00:00 UTC);
+        let log = Arc::new(Refusing {
+            until: t0 + time::Duration::seconds(30),
+            calls: AtomicUsize::new(0),
+        });
+        let clock = Arc::new(At(Mutex::new(t0)));
+        let limit = SharedLimit::new(
+            log.clone(),
+            clock.clone(),
+            "test",
+            1,
+            Duration::from_secs(60),
+        );
+        let refused =
+            |r: Result<Result<Attempt, Duration>, RepoError>| r.ok().and_then(Result::err);
+
+        assert_eq!(
+            refused(limit.attempt("k").await),
+            Some(Duration::from_secs(30))
+        );
+        *clock
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = t0 + time::Duration::seconds(20);
+        assert_eq!(
+            refused(limit.attempt("k").await),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            log.calls.load(Ordering::SeqCst),
+            1,
+            "the second refusal was local"
+        );
+        assert!(refused(limit.attempt("other").await).is_some());
+        assert_eq!(log.calls.load(Ordering::SeqCst), 2, "keys are apart");
+
+        *clock
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = t0 + time::Duration::seconds(30);
+        assert!(refused(limit.attempt("k").await).is_some());
+        assert_eq!(
+            log.calls.load(Ordering::SeqCst),
+            3,
+            "asked again once the time came"
+        );
+    }
 }
