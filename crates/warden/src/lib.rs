@@ -114,17 +114,18 @@ impl Application {
         oauth2_config.dynamic_registration = args.oauth2_dynamic_registration;
         oauth2_config.device_code_lifetime =
             std::time::Duration::from_secs(args.oauth2_device_code_lifetime);
+        let repos = Repositories::new(&db);
         let state = web::Data::new(AppState {
             oauth2: oauth2_provider(&db, oauth2_config),
             registration_limiter: SharedLimit::new(
-                Repositories::new(&db).attempts,
+                Arc::clone(&repos.attempts),
                 Arc::new(SystemClock),
                 "oauth2-register",
                 args.oauth2_registration_rate_limit,
                 MINUTE,
             ),
             device_verify_limiter: SharedLimit::new(
-                Repositories::new(&db).attempts,
+                Arc::clone(&repos.attempts),
                 Arc::new(SystemClock),
                 "oauth2-device-verify",
                 args.oauth2_device_verify_rate_limit,
@@ -150,9 +151,7 @@ impl Application {
             server = server.workers(workers);
         }
         let server = server.listen(listener)?.run();
-        let replica =
-            replica::Registration::start(Repositories::new(&db).replicas, Arc::new(SystemClock))
-                .await?;
+        let replica = replica::Registration::start(repos.replicas, Arc::new(SystemClock)).await?;
         Ok(Self {
             address,
             server,
