@@ -220,6 +220,9 @@ impl Database {
     /// Connects (creating a SQLite file and its folder if needed). Does not migrate.
     pub async fn connect(url: &str, config: PoolConfig) -> Result<Self, RepoError> {
         let url = DatabaseUrl::parse(url).map_err(RepoError::Internal)?;
+        if url.backend() == Backend::Postgres {
+            before_first_postgres_connection();
+        }
         if let DatabaseUrl::Sqlite(path) = &url {
             create_parent(path)?;
         }
@@ -420,6 +423,16 @@ enum Framing {
     Transaction(Option<i64>),
     /// As the single statement it is, without a transaction around it.
     Statement,
+}
+
+/// Call before this process opens its first PostgreSQL connection. libpq speaks TLS
+/// through OpenSSL, which by default frees its global state in an `atexit` handler;
+/// the listener and announcer threads may still be inside OpenSSL when the process
+/// exits, and then the exit crashes (SIGSEGV in libcrypto, seen at the end of a test
+/// run). Initializing OpenSSL first without that handler (`OPENSSL_INIT_NO_ATEXIT`,
+/// what `openssl_sys::init` asks for) leaves the state to the operating system.
+pub(crate) fn before_first_postgres_connection() {
+    openssl_sys::init();
 }
 
 fn create_parent(path: &Path) -> Result<(), RepoError> {

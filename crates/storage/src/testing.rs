@@ -44,6 +44,7 @@ impl TestDatabase {
                 }
             }
             Backend::Postgres => {
+                crate::db::before_first_postgres_connection();
                 let admin_url = postgres_admin_url();
                 let name = format!("warden_test_{unique}");
                 let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|e| {
