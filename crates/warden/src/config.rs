@@ -2,7 +2,9 @@
 
 use std::net::SocketAddr;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Warden: a Coder-compatible identity and access server.
 #[derive(Debug, Parser)]
@@ -10,8 +12,45 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Server settings for bare `warden`, which is `warden server`.
+    #[command(flatten)]
+    pub server: ServerArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses the process arguments into the command to run; exits with a usage
+    /// error as clap does.
+    ///
+    /// Bare `warden` serves with the top-level server settings. Server flags given
+    /// before a subcommand's name are refused rather than silently ignored: they
+    /// belong after `server`, and mean nothing to `migrate` or `openapi`.
+    pub fn parse_command() -> (CommonArgs, Command) {
+        let matches = Self::command().get_matches();
+        let cli = Self::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+        if let Some(name) = matches.subcommand_name()
+            && let Some(flag) = ServerArgs::augment_args(clap::Command::new("server"))
+                .get_arguments()
+                .map(|arg| arg.get_id().as_str().to_owned())
+                .find(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        {
+            Self::command()
+                .error(
+                    ErrorKind::ArgumentConflict,
+                    format!(
+                        "--{} is a server setting: give it after `server`, or run bare \
+                         `warden`; it cannot come before `{name}`",
+                        flag.replace('_', "-")
+                    ),
+                )
+                .exit();
+        }
+        (
+            cli.common,
+            cli.command.unwrap_or(Command::Server(cli.server)),
+        )
+    }
 }
 
 /// Options every subcommand understands.

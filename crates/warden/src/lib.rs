@@ -190,6 +190,50 @@ impl StopHandle {
     }
 }
 
+/// The settings a server runs with, one `name=value` per setting, secrets hidden:
+/// what an operator reads at start to see which flags and variables took effect.
+pub fn effective_config(common: &CommonArgs, args: &ServerArgs) -> String {
+    fn or_unset<T: std::fmt::Display>(value: Option<&T>) -> String {
+        value.map_or_else(|| "(unset)".to_owned(), ToString::to_string)
+    }
+    let secret = |value: &Option<String>| if value.is_some() { "***" } else { "(unset)" };
+    [
+        format!("database_url={}", redact(&common.database_url)),
+        format!(
+            "database_max_connections={}",
+            common.database_max_connections
+        ),
+        format!("log_format={:?}", common.log_format).to_lowercase(),
+        format!("http_address={}", args.http_address),
+        format!("access_url={}", or_unset(args.access_url.as_ref())),
+        format!("http_workers={}", or_unset(args.http_workers.as_ref())),
+        format!("scim_api_key={}", secret(&args.scim_api_key)),
+        format!(
+            "scim_organization={}",
+            or_unset(args.scim_organization.as_ref())
+        ),
+        format!("oauth2_refresh_grace={}", args.oauth2_refresh_grace),
+        format!("oauth2_code_lifetime={}", args.oauth2_code_lifetime),
+        format!(
+            "oauth2_dynamic_registration={}",
+            args.oauth2_dynamic_registration
+        ),
+        format!(
+            "oauth2_registration_rate_limit={}",
+            args.oauth2_registration_rate_limit
+        ),
+        format!(
+            "oauth2_device_code_lifetime={}",
+            args.oauth2_device_code_lifetime
+        ),
+        format!(
+            "oauth2_device_verify_rate_limit={}",
+            args.oauth2_device_verify_rate_limit
+        ),
+    ]
+    .join(" ")
+}
+
 /// Hides the password of a database URL for logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -1,33 +1,30 @@
 //! The `warden` binary: parse configuration, then serve, migrate or bootstrap.
 
 use anyhow::Context;
-use clap::Parser;
-use warden::config::{Cli, Command, ServerArgs};
-use warden::{Application, open_database, services, telemetry};
+use warden::config::{Cli, Command};
+use warden::{Application, effective_config, open_database, services, telemetry};
 use warden_domain::services::users::CreateFirstUser;
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    telemetry::init(cli.common.log_format);
-    match cli
-        .command
-        .unwrap_or(Command::Server(ServerArgs::default()))
-    {
+    let (common, command) = Cli::parse_command();
+    telemetry::init(common.log_format);
+    match command {
         Command::Server(args) => {
-            let app = Application::build(&cli.common, &args).await?;
+            tracing::info!(config = %effective_config(&common, &args), "starting");
+            let app = Application::build(&common, &args).await?;
             tracing::info!(address = %app.address(), "serving the API");
             app.run_until_stopped().await?;
             tracing::info!("stopped");
         }
         Command::Openapi => print!("{}", warden_http::openapi::openapi_json()),
         Command::Migrate => {
-            let db = open_database(&cli.common).await?;
+            let db = open_database(&common).await?;
             let applied = db.migrate().await.context("migration failed")?;
             tracing::info!(applied, "migrations applied");
         }
         Command::CreateFirstUser(args) => {
-            let db = open_database(&cli.common).await?;
+            let db = open_database(&common).await?;
             db.migrate().await.context("migration failed")?;
             let services = services(&db);
             let (user, org) = services
