@@ -7,6 +7,7 @@ mod auth;
 mod consent_browser;
 mod first_user;
 mod groups;
+mod health;
 mod members;
 mod oauth2_device_dcr;
 mod oauth2_policy;

@@ -6,6 +6,8 @@ use warden_tests::{StatusCode, on_both_backends};
 
 /// Every routed `/api/v2` endpoint as (method, path). Extend with each new route.
 pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("GET", "/api/v2/buildinfo"),
     ("GET", "/api/v2/openapi.json"),
     ("GET", "/api/v2/users/first"),
@@ -121,6 +123,8 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 /// Routes anyone may call.
 const PUBLIC: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("GET", "/api/v2/buildinfo"),
     ("GET", "/api/v2/openapi.json"),
     ("GET", "/api/v2/users/first"),

@@ -21,7 +21,7 @@ pub struct TestApp {
     /// How the server was started, for [`TestApp::spawn_replica`].
     common: warden::config::CommonArgs,
     args: warden::config::ServerArgs,
-    _db: TestDatabase,
+    db: TestDatabase,
 }
 
 /// Another server process on a [`TestApp`]'s database.
@@ -119,8 +119,13 @@ impl TestApp {
             client: reqwest::Client::builder().build()?,
             common,
             args,
-            _db: db,
+            db,
         })
+    }
+
+    /// The database behind the server.
+    pub fn database(&self) -> &TestDatabase {
+        &self.db
     }
 
     /// Starts another server on the same database with the same flags, as a second

@@ -109,6 +109,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(routes::oauth2_apps::delete_app),
     )
     .service(routes::scim::scope("/scim/v2"))
+    // Liveness and readiness, unauthenticated, outside the API as in Coder.
+    .service(meta::healthz)
+    .service(meta::readyz)
     // OAuth2 lives at the root, where Coder mounts it and the metadata points.
     .service(routes::oauth2::server_metadata_root)
     .service(routes::oauth2::resource_metadata)

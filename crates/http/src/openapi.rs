@@ -13,6 +13,8 @@ use crate::{dto, error, routes};
     info(title = "Warden API", description = "Coder-compatible identity and access API.", license(name = "AGPL-3.0-only")),
     paths(
         routes::meta::build_info,
+        routes::meta::healthz,
+        routes::meta::readyz,
         routes::users::get_first_user,
         routes::users::post_first_user,
         routes::users::login,

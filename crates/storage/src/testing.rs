@@ -70,6 +70,30 @@ impl TestDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// PostgreSQL as an outage looks to a server: with `reachable == false` the
+    /// database refuses new connections and every open one is ended; with `true`
+    /// it accepts them again. Panics on SQLite, which has no server to lose.
+    pub fn set_reachable(&self, reachable: bool) {
+        let Cleanup::Postgres { admin_url, name } = &self.cleanup else {
+            panic!("only a PostgreSQL database can become unreachable");
+        };
+        let mut admin = PgConnection::establish(admin_url)
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin_url}: {e}"));
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
+            ))
+            .unwrap_or_else(|e| panic!("cannot change connections to {name}: {e}"));
+        if !reachable {
+            admin
+                .batch_execute(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                ))
+                .unwrap_or_else(|e| panic!("cannot end the connections to {name}: {e}"));
+        }
+    }
 }
 
 impl Drop for TestDatabase {

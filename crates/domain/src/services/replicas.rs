@@ -32,4 +32,10 @@ impl Services {
         let since = self.now() - REPLICA_ALIVE_WINDOW;
         Ok(self.ports.replicas.alive(since).await?)
     }
+
+    /// Readiness: one round trip to the database, timed. Needs no actor: a load
+    /// balancer asks it before it sends traffic here.
+    pub async fn database_ready(&self) -> DomainResult<Duration> {
+        Ok(self.ports.replicas.ping().await?)
+    }
 }
