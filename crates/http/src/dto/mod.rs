@@ -1,0 +1,20 @@
+//! Wire types, named and shaped as Coder's `codersdk` types so Coder clients work
+//! unchanged: one module per API area, all re-exported here.
+
+mod audit;
+mod groups;
+mod keys;
+mod members;
+mod meta;
+mod organizations;
+mod roles;
+mod users;
+
+pub use audit::*;
+pub use groups::*;
+pub use keys::*;
+pub use members::*;
+pub use meta::*;
+pub use organizations::*;
+pub use roles::*;
+pub use users::*;
