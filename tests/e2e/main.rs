@@ -9,6 +9,7 @@ mod first_user;
 mod groups;
 mod health;
 mod members;
+mod null_fields;
 mod oauth2_device_dcr;
 mod oauth2_policy;
 mod oauth2_provider;

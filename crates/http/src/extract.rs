@@ -64,18 +64,39 @@ fn too_large() -> ApiError {
 }
 
 /// Parses JSON, naming the path of the first field that failed.
+///
+/// `null` means "not given", as Go's decoder treats it for Coder's request types: an
+/// object member whose value is `null` is dropped before the body is read into `T`,
+/// at any depth, so an optional field set to `null` takes its default and a required
+/// one is reported missing. A body that is just `null` reads as `{}`.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let message = "Request body must be valid JSON.";
+    let mut value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, message, e.to_string()))?;
+    if value.is_null() {
+        value = serde_json::Value::Object(serde_json::Map::new());
+    }
+    drop_null_members(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let message = "Request body must be valid JSON.";
         if path.is_empty() || path == "." {
             ApiError::new(StatusCode::BAD_REQUEST, message, inner.to_string())
         } else {
             ApiError::bad_field(message, path, inner.to_string())
         }
     })
+}
+
+fn drop_null_members(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(members) => {
+            members.retain(|_, member| !member.is_null());
+            members.values_mut().for_each(drop_null_members);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_members),
+        _ => {}
+    }
 }
 
 /// The query string as ordered pairs; a malformed one is a 400.
@@ -138,5 +159,75 @@ impl FromRequest for QueryPairs {
                     )
                 }),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::parse_json;
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    #[serde(default)]
+    struct Optional {
+        name: String,
+        lifetime: i64,
+        scopes: Vec<String>,
+        icon: Option<String>,
+        nested: Vec<Required>,
+    }
+
+    #[derive(Debug, Default, Deserialize, PartialEq)]
+    struct Required {
+        action: String,
+    }
+
+    #[test]
+    fn null_members_read_as_absent_at_any_depth() {
+        let parsed: Optional = parse_json(
+            br#"{"name": null, "lifetime": null, "scopes": null, "icon": null,
+                 "nested": [{"action": "read", "extra": null}]}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        let expected = Optional {
+            nested: vec![Required {
+                action: "read".into(),
+            }],
+            ..Optional::default()
+        };
+        assert_eq!(parsed, expected);
+    }
+
+    #[test]
+    fn a_null_body_reads_as_an_empty_object() {
+        let parsed: Optional = parse_json(b"null").unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(parsed, Optional::default());
+    }
+
+    #[test]
+    fn a_required_field_given_as_null_is_reported_missing() {
+        let error = parse_json::<Required>(br#"{"action": null}"#)
+            .err()
+            .map(|e| format!("{e:?}"))
+            .unwrap_or_default();
+        assert!(error.contains("missing field `action`"), "{error}");
+    }
+
+    #[test]
+    fn wrong_types_are_still_named_by_path() {
+        let error = parse_json::<Optional>(br#"{"nested": [{"action": 7}]}"#)
+            .err()
+            .map(|e| format!("{e:?}"))
+            .unwrap_or_default();
+        assert!(error.contains("nested[0].action"), "{error}");
+        let malformed = parse_json::<Optional>(b"{\"name\": ")
+            .err()
+            .map(|e| format!("{e:?}"))
+            .unwrap_or_default();
+        assert!(
+            malformed.contains("Request body must be valid JSON."),
+            "{malformed}"
+        );
     }
 }
