@@ -22,4 +22,5 @@ mod scim_attributes;
 mod scim_bulk;
 mod scim_common;
 mod scim_groups;
+mod user_account;
 mod users;

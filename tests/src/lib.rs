@@ -219,6 +219,16 @@ impl TestApp {
         self.request(reqwest::Method::PUT, path, token, None).await
     }
 
+    pub async fn put_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> anyhow::Result<Reply> {
+        self.request(reqwest::Method::PUT, path, token, Some(body))
+            .await
+    }
+
     pub async fn patch(
         &self,
         path: &str,

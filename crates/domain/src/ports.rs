@@ -109,6 +109,39 @@ pub trait UserRepo: Send + Sync {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> RepoResult<User>;
+    /// Replaces username and name; `Conflict("username")` if another user has the
+    /// username.
+    async fn update_profile(
+        &self,
+        id: UserId,
+        username: crate::values::Username,
+        name: String,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<User>;
+    /// Stores a new password hash and ends every credential of the user — API keys
+    /// (sessions and tokens) and OAuth2 grants — in the same transaction, except the
+    /// key `keep` (the session of a user changing their own password).
+    async fn set_password(
+        &self,
+        id: UserId,
+        hashed_password: String,
+        keep: Option<ApiKeyId>,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<()>;
+    /// Replaces the site roles (`member` is implied and never stored).
+    async fn set_site_roles(
+        &self,
+        id: UserId,
+        roles: Vec<String>,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<User>;
+    /// Deletes a user: the row is kept, marked deleted, so the audit trail still
+    /// names it and the username and email are free again; every credential ends and
+    /// every membership (with its roles and groups) goes, in one transaction.
+    async fn delete(&self, id: UserId, now: OffsetDateTime, audit: AuditEntry) -> RepoResult<()>;
 }
 
 /// A change to an organization's editable fields; `None` leaves a field unchanged.

@@ -10,6 +10,7 @@ pub mod organizations;
 pub mod pagination;
 pub mod replicas;
 pub mod roles;
+pub mod user_account;
 pub mod users;
 
 #[cfg(test)]

@@ -340,6 +340,82 @@ impl UserRepo for FakeStore {
         state.audit.push(audit);
         state.user(id)
     }
+
+    async fn update_profile(
+        &self,
+        id: UserId,
+        username: crate::values::Username,
+        name: String,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<User> {
+        let mut state = self.state();
+        let taken = state.users.values().any(|s| {
+            s.user.id != id
+                && s.user
+                    .username
+                    .as_str()
+                    .eq_ignore_ascii_case(username.as_str())
+        });
+        if taken {
+            return Err(RepoError::Conflict("username".into()));
+        }
+        let stored = state.users.get_mut(&id).ok_or(RepoError::NotFound)?;
+        stored.user.username = username;
+        stored.user.name = name;
+        stored.user.updated_at = now;
+        state.audit.push(audit);
+        state.user(id)
+    }
+
+    async fn set_password(
+        &self,
+        id: UserId,
+        hashed_password: String,
+        keep: Option<ApiKeyId>,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<()> {
+        let mut state = self.state();
+        let stored = state.users.get_mut(&id).ok_or(RepoError::NotFound)?;
+        stored.hashed_password = Some(hashed_password);
+        stored.user.updated_at = now;
+        state.keys.retain(|key_id, k| {
+            k.user_id != id || keep.as_ref().is_some_and(|keep| &keep.0 == key_id)
+        });
+        state.audit.push(audit);
+        Ok(())
+    }
+
+    async fn set_site_roles(
+        &self,
+        id: UserId,
+        roles: Vec<String>,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<User> {
+        let mut state = self.state();
+        let stored = state.users.get_mut(&id).ok_or(RepoError::NotFound)?;
+        let mut roles: Vec<String> = roles.into_iter().filter(|r| r != "member").collect();
+        roles.sort();
+        roles.dedup();
+        stored.user.site_roles = roles;
+        stored.user.updated_at = now;
+        state.audit.push(audit);
+        state.user(id)
+    }
+
+    async fn delete(&self, id: UserId, _now: OffsetDateTime, audit: AuditEntry) -> RepoResult<()> {
+        let mut state = self.state();
+        state.users.remove(&id).ok_or(RepoError::NotFound)?;
+        state.members.retain(|m| m.user_id != id);
+        for (_, members) in &mut state.groups {
+            members.retain(|m| *m != id);
+        }
+        state.keys.retain(|_, k| k.user_id != id);
+        state.audit.push(audit);
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -1962,4 +2038,199 @@ async fn replicas_lists_the_recently_reported_to_site_readers_only() {
             reader.username.as_str()
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// User accounts
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn set_user_roles_guards_against_escalation() {
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    let owner = h.sign_in(&admin).await;
+    let user_admin = h.seed_user(
+        "ua",
+        UserStatus::Active,
+        LoginType::Password,
+        &["user-admin"],
+    );
+    let user_admin = h.sign_in(&user_admin).await;
+    let member = h.seed_user("member", UserStatus::Active, LoginType::Password, &[]);
+    let plain = h.sign_in(&member).await;
+    let target = h.seed_user("target", UserStatus::Active, LoginType::Password, &[]);
+
+    let (message, _, _) = invalid(
+        h.services
+            .set_user_roles(&owner, "me", vec!["auditor".into()])
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "You cannot change your own roles.");
+
+    let (message, _, _) = invalid(
+        h.services
+            .set_user_roles(&owner, "target", vec!["organization-admin".into()])
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, r#""organization-admin" is not a supported role"#);
+
+    let (message, _, _) = invalid(
+        h.services
+            .set_user_roles(&user_admin, "target", vec!["owner".into()])
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, r#"not authorized to assign role "owner""#);
+
+    let auditor = h.seed_user("aud", UserStatus::Active, LoginType::Password, &["auditor"]);
+    let auditor = h.sign_in(&auditor).await;
+    assert_eq!(
+        forbidden(
+            h.services
+                .set_user_roles(&auditor, "target", vec!["auditor".into()])
+                .await
+                .unwrap_err()
+        ),
+        "Forbidden."
+    );
+    let (message, _, _) = invalid(
+        h.services
+            .set_user_roles(&plain, "target", vec!["auditor".into()])
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, crate::services::users::USER_PARAM_ERROR);
+    assert!(h.store.state().users[&target.id].user.site_roles.is_empty());
+
+    let updated = h
+        .services
+        .set_user_roles(
+            &owner,
+            "target",
+            vec!["auditor".into(), "member".into(), "auditor".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.site_roles, vec!["auditor".to_owned()]);
+    assert_eq!(
+        h.store.state().audit.last().unwrap().diff,
+        serde_json::json!({"rbac_roles": {"old": "", "new": "auditor"}})
+    );
+}
+
+#[tokio::test]
+async fn update_password_checks_in_coders_order_and_keeps_only_the_callers_session() {
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    let owner = h.sign_in(&admin).await;
+    let member = h.seed_user("member", UserStatus::Active, LoginType::Password, &[]);
+    let session = h.sign_in(&member).await;
+    let other_session = h.sign_in(&member).await;
+    let oidc = h.seed_user("sso", UserStatus::Active, LoginType::Oidc, &[]);
+    let change = |old: &str, new: &str| crate::services::user_account::UpdatePassword {
+        old_password: old.into(),
+        password: new.into(),
+    };
+
+    let (message, _, _) = invalid(
+        h.services
+            .update_password(&owner, "sso", change("", "a-new-Passw0rd!"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        message,
+        "Users without password login type cannot change their password."
+    );
+    assert_eq!(
+        h.store.state().users[&oidc.id].hashed_password.as_deref(),
+        Some(format!("plain:{PASSWORD}").as_str())
+    );
+
+    let (message, _, _) = invalid(
+        h.services
+            .update_password(&session, "me", change("", "a-new-Passw0rd!"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "Old password is required.");
+
+    let (message, _, validations) = invalid(
+        h.services
+            .update_password(&session, "me", change(PASSWORD, "short"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "Invalid password.");
+    assert_eq!(fields(&validations), ["password"]);
+
+    let (message, _, validations) = invalid(
+        h.services
+            .update_password(&session, "me", change("wrong-Passw0rd!", "a-new-Passw0rd!"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "Old password is incorrect.");
+    assert_eq!(fields(&validations), ["old_password"]);
+
+    let (message, _, _) = invalid(
+        h.services
+            .update_password(&session, "me", change(PASSWORD, PASSWORD))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(message, "New password cannot match old password.");
+
+    h.services
+        .update_password(&session, "me", change(PASSWORD, "a-new-Passw0rd!"))
+        .await
+        .unwrap();
+    let state = h.store.state();
+    assert_eq!(
+        state.users[&member.id].hashed_password.as_deref(),
+        Some("plain:a-new-Passw0rd!")
+    );
+    assert!(
+        state.keys.contains_key(&session.key.id.0),
+        "own session kept"
+    );
+    assert!(
+        !state.keys.contains_key(&other_session.key.id.0),
+        "other sessions end"
+    );
+}
+
+#[tokio::test]
+async fn delete_user_refuses_oneself_and_callers_without_delete() {
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    let owner = h.sign_in(&admin).await;
+    let member = h.seed_user("member", UserStatus::Active, LoginType::Password, &[]);
+    let plain = h.sign_in(&member).await;
+    h.seed_user("target", UserStatus::Active, LoginType::Password, &[]);
+
+    assert_eq!(
+        forbidden(h.services.delete_user(&owner, "me").await.unwrap_err()),
+        "You cannot delete yourself!"
+    );
+    let auditor = h.seed_user("aud", UserStatus::Active, LoginType::Password, &["auditor"]);
+    let auditor = h.sign_in(&auditor).await;
+    assert_eq!(
+        forbidden(
+            h.services
+                .delete_user(&auditor, "target")
+                .await
+                .unwrap_err()
+        ),
+        "Forbidden."
+    );
+    let (message, _, _) = invalid(h.services.delete_user(&plain, "target").await.unwrap_err());
+    assert_eq!(message, crate::services::users::USER_PARAM_ERROR);
+    h.services.delete_user(&owner, "member").await.unwrap();
+    let state = h.store.state();
+    assert!(!state.users.contains_key(&member.id));
+    assert!(state.keys.values().all(|k| k.user_id != member.id));
+    assert_eq!(state.audit.last().unwrap().action, AuditAction::Delete);
 }

@@ -36,6 +36,9 @@ pub struct AuditLog {
     pub user: Option<User>,
 }
 
+/// Fields whose audit diff says only that they changed (Coder's `ActionSecret`).
+const SECRET_FIELDS: &[&str] = &["hashed_password"];
+
 impl From<model::AuditLog> for AuditLog {
     fn from(log: model::AuditLog) -> Self {
         let e = log.entry;
@@ -44,7 +47,9 @@ impl From<model::AuditLog> for AuditLog {
                 map.into_iter()
                     .map(|(k, mut v)| {
                         if let serde_json::Value::Object(change) = &mut v {
-                            change.insert("secret".into(), serde_json::Value::Bool(false));
+                            // Secret fields are recorded as changed, never with values.
+                            let secret = SECRET_FIELDS.contains(&k.as_str());
+                            change.insert("secret".into(), serde_json::Value::Bool(secret));
                         }
                         (k, v)
                     })

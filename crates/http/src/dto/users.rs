@@ -169,3 +169,75 @@ pub struct LoginWithPasswordRequest {
 pub struct LoginWithPasswordResponse {
     pub session_token: String,
 }
+
+/// `codersdk.UpdateUserProfileRequest`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct UpdateUserProfileRequest {
+    pub username: String,
+    pub name: String,
+}
+
+/// `codersdk.UpdateUserPasswordRequest`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct UpdateUserPasswordRequest {
+    /// Required when changing one's own password.
+    pub old_password: String,
+    pub password: String,
+}
+
+/// `codersdk.UserRoles`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserRoles {
+    /// Site roles (`member` is implied and not listed).
+    pub roles: Vec<String>,
+    /// Organization roles by organization ID (`organization-member` is implied).
+    pub organization_roles: std::collections::BTreeMap<Uuid, Vec<String>>,
+}
+
+/// `codersdk.UserLoginType`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserLoginType {
+    pub login_type: String,
+}
+
+/// `codersdk.UserAppearanceSettings`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserAppearanceSettings {
+    pub theme_preference: String,
+    pub terminal_font: String,
+}
+
+/// `codersdk.AuthMethods`: how one can sign in.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuthMethods {
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub terms_of_service_url: String,
+    pub password: AuthMethod,
+    pub github: GithubAuthMethod,
+    pub oidc: OidcAuthMethod,
+}
+
+/// `codersdk.AuthMethod`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuthMethod {
+    pub enabled: bool,
+}
+
+/// `codersdk.GithubAuthMethod`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GithubAuthMethod {
+    pub enabled: bool,
+    pub default_provider_configured: bool,
+}
+
+/// `codersdk.OIDCAuthMethod`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OidcAuthMethod {
+    pub enabled: bool,
+    #[serde(rename = "signInText")]
+    pub sign_in_text: String,
+    #[serde(rename = "iconUrl")]
+    pub icon_url: String,
+}

@@ -1,18 +1,22 @@
-//! `/users`: first user, login/logout, lookup, listing, creation and status.
+//! `/users`: first user, sign-in methods, login/logout, lookup, listing, creation,
+//! status, profile, password, site roles and deletion.
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::{HttpResponse, get, post, put, web};
+use actix_web::{HttpResponse, delete, get, post, put, web};
 use warden_domain::DomainError;
 use warden_domain::ids::OrganizationId;
 use warden_domain::model::UserStatus;
 use warden_domain::services::pagination::Pagination;
+use warden_domain::services::user_account::{UpdatePassword, UpdateProfile};
 use warden_domain::services::users::{CreateFirstUser, CreateUser};
 
 use crate::AppState;
 use crate::auth::{Authenticated, SESSION_COOKIE};
 use crate::dto::{
-    CreateFirstUserRequest, CreateFirstUserResponse, CreateUserRequest, GetUsersResponse,
-    LoginType, LoginWithPasswordRequest, LoginWithPasswordResponse, User,
+    AuthMethod, AuthMethods, CreateFirstUserRequest, CreateFirstUserResponse, CreateUserRequest,
+    GetUsersResponse, GithubAuthMethod, LoginType, LoginWithPasswordRequest,
+    LoginWithPasswordResponse, OidcAuthMethod, UpdateRoles, UpdateUserPasswordRequest,
+    UpdateUserProfileRequest, User, UserAppearanceSettings, UserLoginType, UserRoles,
 };
 use crate::error::{ApiResult, Response};
 use crate::extract::{JsonBody, QueryPairs};
@@ -241,4 +245,171 @@ pub async fn activate_user(
         .set_user_status(&actor, &path, UserStatus::Active)
         .await?;
     Ok(web::Json(user.into()))
+}
+
+/// How one can sign in: password, and the external providers configured.
+#[utoipa::path(get, path = "/api/v2/users/authmethods", tag = "Users",
+    responses((status = 200, body = AuthMethods)))]
+#[get("/users/authmethods")]
+pub async fn auth_methods() -> web::Json<AuthMethods> {
+    web::Json(AuthMethods {
+        terms_of_service_url: String::new(),
+        password: AuthMethod { enabled: true },
+        github: GithubAuthMethod {
+            enabled: false,
+            default_provider_configured: false,
+        },
+        oidc: OidcAuthMethod {
+            enabled: false,
+            sign_in_text: String::new(),
+            icon_url: String::new(),
+        },
+    })
+}
+
+/// Deletes a user: their sessions, tokens and memberships end at once; the username
+/// and email are free again.
+#[utoipa::path(delete, path = "/api/v2/users/{user}", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = Response), (status = 400, body = Response), (status = 401, body = Response), (status = 403, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[delete("/users/{user}")]
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<Response>> {
+    state.services.delete_user(&actor, &path).await?;
+    Ok(web::Json(Response::message("User has been deleted!")))
+}
+
+/// Changes a user's username and name.
+#[utoipa::path(put, path = "/api/v2/users/{user}/profile", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    request_body = UpdateUserProfileRequest,
+    responses((status = 200, body = User), (status = 400, body = Response), (status = 401, body = Response), (status = 404, body = Response), (status = 409, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[put("/users/{user}/profile")]
+pub async fn update_profile(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+    JsonBody(req): JsonBody<UpdateUserProfileRequest>,
+) -> ApiResult<web::Json<User>> {
+    let user = state
+        .services
+        .update_profile(
+            &actor,
+            &path,
+            UpdateProfile {
+                username: req.username,
+                name: req.name,
+            },
+        )
+        .await?;
+    Ok(web::Json(user.into()))
+}
+
+/// Sets a user's password; their other sessions and tokens end.
+#[utoipa::path(put, path = "/api/v2/users/{user}/password", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    request_body = UpdateUserPasswordRequest,
+    responses((status = 204), (status = 400, body = Response), (status = 401, body = Response), (status = 404, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[put("/users/{user}/password")]
+pub async fn update_password(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+    JsonBody(req): JsonBody<UpdateUserPasswordRequest>,
+) -> ApiResult<HttpResponse> {
+    state
+        .services
+        .update_password(
+            &actor,
+            &path,
+            UpdatePassword {
+                old_password: req.old_password,
+                password: req.password,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A user's site roles and organization roles.
+#[utoipa::path(get, path = "/api/v2/users/{user}/roles", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = UserRoles), (status = 400, body = Response), (status = 401, body = Response), (status = 404, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[get("/users/{user}/roles")]
+pub async fn user_roles(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<UserRoles>> {
+    let roles = state.services.user_roles(&actor, &path).await?;
+    Ok(web::Json(UserRoles {
+        roles: roles.site,
+        organization_roles: roles
+            .organizations
+            .into_iter()
+            .map(|(org, roles)| (org.as_uuid(), roles))
+            .collect(),
+    }))
+}
+
+/// Replaces a user's site roles.
+#[utoipa::path(put, path = "/api/v2/users/{user}/roles", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    request_body = UpdateRoles,
+    responses((status = 200, body = User), (status = 400, body = Response), (status = 401, body = Response), (status = 403, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[put("/users/{user}/roles")]
+pub async fn update_user_roles(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+    JsonBody(req): JsonBody<UpdateRoles>,
+) -> ApiResult<web::Json<User>> {
+    let user = state
+        .services
+        .set_user_roles(&actor, &path, req.roles)
+        .await?;
+    Ok(web::Json(user.into()))
+}
+
+/// The caller's own login type.
+#[utoipa::path(get, path = "/api/v2/users/{user}/login-type", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = UserLoginType), (status = 400, body = Response), (status = 401, body = Response), (status = 403, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[get("/users/{user}/login-type")]
+pub async fn get_login_type(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<UserLoginType>> {
+    let login_type = state.services.login_type(&actor, &path).await?;
+    Ok(web::Json(UserLoginType {
+        login_type: login_type.as_str().to_owned(),
+    }))
+}
+
+/// A user's appearance settings.
+#[utoipa::path(get, path = "/api/v2/users/{user}/appearance", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = UserAppearanceSettings), (status = 400, body = Response), (status = 401, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[get("/users/{user}/appearance")]
+pub async fn appearance(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<UserAppearanceSettings>> {
+    let user = state.services.get_user(&actor, &path).await?;
+    Ok(web::Json(UserAppearanceSettings {
+        theme_preference: user.theme_preference,
+        terminal_font: String::new(),
+    }))
 }

@@ -28,7 +28,7 @@ use crate::schema::{
 /// (the foreign key cascades): a SCIM client holding a group's ETag must see it
 /// change. Each group is locked as the group writers lock it, before the membership
 /// goes, so that this serializes with them in their order.
-fn touch_groups_left(
+pub(crate) fn touch_groups_left(
     conn: &mut AnyConnection,
     org: OrganizationId,
     user: UserId,

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use time::OffsetDateTime;
 use warden_domain::RepoError;
-use warden_domain::ids::{OrganizationId, UserId};
+use warden_domain::ids::{ApiKeyId, OrganizationId, UserId};
 use warden_domain::model::{AuditEntry, NewUser, Organization, User, UserCredentials, UserStatus};
 use warden_domain::ports::{ChangeTag, RepoResult, UserPage, UserQuery, UserRepo};
+use warden_domain::values::Username;
 use warden_rbac::roles;
 
 use crate::Touched;
@@ -18,7 +19,10 @@ use crate::db::{AnyConnection, Database, lock};
 use crate::error::map_diesel;
 use crate::repos::{IN_CHUNK, insert_audit};
 use crate::rows::{MemberRow, OrganizationRow, UserRow, parse_uuid, to_db};
-use crate::schema::{lower, organization_members, organizations, user_site_roles, users};
+use crate::schema::{
+    api_keys, lower, oauth2_codes, oauth2_device_codes, oauth2_tokens, organization_members,
+    organizations, user_site_roles, users,
+};
 
 /// Advisory-lock key serializing first-user creation on PostgreSQL.
 const FIRST_USER_LOCK: i64 = 0x5741_5244_0001;
@@ -356,6 +360,163 @@ impl UserRepo for DieselUserRepo {
             })
             .await
     }
+
+    async fn update_profile(
+        &self,
+        id: UserId,
+        username: Username,
+        name: String,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<User> {
+        self.db
+            .write_touching(Touched::Only(vec![ChangeTag::User(id)]), move |conn| {
+                let id = id.to_string();
+                touch_live_user(conn, &id, now)?;
+                diesel::update(users::table.find(&id))
+                    .set((users::username.eq(username.as_str()), users::name.eq(&name)))
+                    .execute(conn)
+                    .map_err(|e| match map_diesel(e) {
+                        RepoError::Conflict(_) => RepoError::Conflict("username".into()),
+                        other => other,
+                    })?;
+                insert_audit(conn, &audit)?;
+                load_user(conn, &id)
+            })
+            .await
+    }
+
+    async fn set_password(
+        &self,
+        id: UserId,
+        hashed_password: String,
+        keep: Option<ApiKeyId>,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<()> {
+        self.db
+            .write_touching(Touched::Only(vec![ChangeTag::User(id)]), move |conn| {
+                let id = id.to_string();
+                touch_live_user(conn, &id, now)?;
+                diesel::update(users::table.find(&id))
+                    .set(users::hashed_password.eq(Some(hashed_password)))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                end_credentials(conn, &id, keep.as_ref())?;
+                insert_audit(conn, &audit)
+            })
+            .await
+    }
+
+    async fn set_site_roles(
+        &self,
+        id: UserId,
+        site_roles: Vec<String>,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+    ) -> RepoResult<User> {
+        self.db
+            .write_touching(Touched::Only(vec![ChangeTag::User(id)]), move |conn| {
+                let id = id.to_string();
+                touch_live_user(conn, &id, now)?;
+                diesel::delete(user_site_roles::table.filter(user_site_roles::user_id.eq(&id)))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                let mut stored: Vec<&String> = site_roles
+                    .iter()
+                    .filter(|r| r.as_str() != roles::MEMBER)
+                    .collect();
+                stored.sort();
+                stored.dedup();
+                for role in stored {
+                    diesel::insert_into(user_site_roles::table)
+                        .values((
+                            user_site_roles::user_id.eq(&id),
+                            user_site_roles::role_name.eq(role),
+                        ))
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                }
+                insert_audit(conn, &audit)?;
+                load_user(conn, &id)
+            })
+            .await
+    }
+
+    async fn delete(&self, id: UserId, now: OffsetDateTime, audit: AuditEntry) -> RepoResult<()> {
+        self.db
+            .write_touching(Touched::Only(vec![ChangeTag::User(id)]), move |conn| {
+                let key = id.to_string();
+                touch_live_user(conn, &key, now)?;
+                let orgs: Vec<String> = organization_members::table
+                    .filter(organization_members::user_id.eq(&key))
+                    .select(organization_members::organization_id)
+                    .load(conn)
+                    .map_err(map_diesel)?;
+                for org in orgs {
+                    let org = OrganizationId(parse_uuid("organization id", &org)?);
+                    crate::repos::members::touch_groups_left(conn, org, id, now)?;
+                }
+                diesel::delete(
+                    organization_members::table.filter(organization_members::user_id.eq(&key)),
+                )
+                .execute(conn)
+                .map_err(map_diesel)?;
+                end_credentials(conn, &key, None)?;
+                diesel::update(users::table.find(&key))
+                    .set(users::deleted.eq(true))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                insert_audit(conn, &audit)
+            })
+            .await
+    }
+}
+
+/// Ends every credential of a user: API keys (sessions, tokens and the keys OAuth2
+/// grants issued), OAuth2 refresh tokens, and codes not yet redeemed. `keep` is a key
+/// that survives.
+fn end_credentials(
+    conn: &mut AnyConnection,
+    id: &str,
+    keep: Option<&ApiKeyId>,
+) -> Result<(), RepoError> {
+    let keys = api_keys::table.filter(api_keys::user_id.eq(id));
+    match keep {
+        Some(keep) => diesel::delete(keys.filter(api_keys::id.ne(&keep.0))).execute(conn),
+        None => diesel::delete(keys).execute(conn),
+    }
+    .map_err(map_diesel)?;
+    diesel::delete(oauth2_tokens::table.filter(oauth2_tokens::user_id.eq(id)))
+        .execute(conn)
+        .map_err(map_diesel)?;
+    diesel::delete(oauth2_codes::table.filter(oauth2_codes::user_id.eq(id)))
+        .execute(conn)
+        .map_err(map_diesel)?;
+    diesel::delete(oauth2_device_codes::table.filter(oauth2_device_codes::user_id.eq(id)))
+        .execute(conn)
+        .map_err(map_diesel)?;
+    Ok(())
+}
+
+/// Sets `updated_at` of a live user; `NotFound` if there is none.
+fn touch_live_user(
+    conn: &mut AnyConnection,
+    id: &str,
+    now: OffsetDateTime,
+) -> Result<(), RepoError> {
+    let changed = diesel::update(
+        users::table
+            .find(id)
+            .filter(diesel::dsl::not(users::deleted)),
+    )
+    .set(users::updated_at.eq(to_db(now)))
+    .execute(conn)
+    .map_err(map_diesel)?;
+    if changed == 0 {
+        return Err(RepoError::NotFound);
+    }
+    Ok(())
 }
 
 type Boxed<'a> = users::BoxedQuery<'a, crate::db::MultiBackend>;
