@@ -231,3 +231,40 @@ on_both_backends! {
         Ok(())
     }
 }
+
+on_both_backends! {
+    async fn git_ssh_key_is_an_ed25519_key_that_regenerates(app: TestApp) {
+        let owner = app.owner().await?;
+        let bob = app.user(&owner, "bob").await?;
+
+        let first = app.get("/api/v2/users/me/gitsshkey", Some(&bob.token)).await?;
+        assert_eq!(first.status, StatusCode::OK, "{first:?}");
+        let fields: Vec<&String> = first.body.as_object().map(|o| o.keys().collect()).unwrap_or_default();
+        assert_eq!(fields, ["created_at", "public_key", "updated_at", "user_id"], "no private key: {first:?}");
+        assert_eq!(first.body["user_id"].as_str(), Some(bob.id.as_str()));
+        let line = first.body["public_key"].as_str().unwrap_or_default().to_owned();
+        assert!(line.ends_with('\n'), "an authorized_keys line: {line:?}");
+        let key = ssh_key::PublicKey::from_openssh(line.trim_end())?;
+        assert_eq!(key.algorithm(), ssh_key::Algorithm::Ed25519);
+
+        let again = app.get(&format!("/api/v2/users/{}/gitsshkey", bob.id), Some(&owner.token)).await?;
+        assert_eq!(again.body, first.body, "made once, the same for every reader");
+
+        let regenerated = app.put("/api/v2/users/me/gitsshkey", Some(&bob.token)).await?;
+        assert_eq!(regenerated.status, StatusCode::OK, "{regenerated:?}");
+        assert_ne!(regenerated.body["public_key"], first.body["public_key"]);
+        assert_eq!(regenerated.body["created_at"], first.body["created_at"]);
+        ssh_key::PublicKey::from_openssh(regenerated.body["public_key"].as_str().unwrap_or_default().trim_end())?;
+        let stored = app.get("/api/v2/users/me/gitsshkey", Some(&bob.token)).await?;
+        assert_eq!(stored.body, regenerated.body, "the new key is stored");
+
+        let audit = last_audit(&app, &owner.token).await?;
+        assert_eq!((audit["action"].as_str(), audit["resource_type"].as_str(), audit["resource_target"].as_str()),
+                   (Some("write"), Some("git_ssh_key"), Some("bob")));
+        assert_eq!(audit["diff"]["private_key"]["secret"], true);
+
+        let hidden = app.get(&format!("/api/v2/users/{}/gitsshkey", owner.id), Some(&bob.token)).await?;
+        assert_eq!(hidden.status, StatusCode::BAD_REQUEST, "{hidden:?}");
+        Ok(())
+    }
+}

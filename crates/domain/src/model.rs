@@ -382,6 +382,29 @@ pub struct AuditLog {
     pub resource_app_id: Option<String>,
 }
 
+/// A user's Git SSH key pair (Coder's `GitSSHKey`): Ed25519, the private half in
+/// OpenSSH format, the public half as an `authorized_keys` line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GitSshKey {
+    pub user_id: UserId,
+    pub private_key: String,
+    pub public_key: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for GitSshKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitSshKey")
+            .field("user_id", &self.user_id)
+            .field("private_key", &"<redacted>")
+            .field("public_key", &self.public_key)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
 /// A server process serving this database, as it last reported itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replica {

@@ -37,6 +37,20 @@ pub trait SecretGenerator: Send + Sync {
     fn alphanumeric(&self, len: usize) -> String;
 }
 
+/// A freshly generated SSH key pair.
+#[derive(Clone)]
+pub struct SshKeyPair {
+    /// OpenSSH private key format (`-----BEGIN OPENSSH PRIVATE KEY-----`).
+    pub private_key: String,
+    /// One `authorized_keys` line, ending in a newline.
+    pub public_key: String,
+}
+
+/// Generates SSH key pairs (Ed25519 in production).
+pub trait SshKeyGenerator: Send + Sync {
+    fn generate(&self) -> Result<SshKeyPair, String>;
+}
+
 /// Password hashing (argon2id in production). Implementations run the hash off the
 /// async runtime: it is deliberately slow.
 #[async_trait]
@@ -400,6 +414,27 @@ pub trait AttemptLog: Send + Sync {
     ) -> RepoResult<Result<uuid::Uuid, OffsetDateTime>>;
     /// Uncounts an attempt; one that is gone already is no error.
     async fn forgive(&self, id: uuid::Uuid) -> RepoResult<()>;
+}
+
+/// Users' Git SSH keys.
+#[async_trait]
+pub trait GitSshKeyRepo: Send + Sync {
+    /// A user's key; `NotFound` if they have none yet.
+    async fn get(&self, user: UserId) -> RepoResult<crate::model::GitSshKey>;
+    /// Stores `key` unless the user already has one, and returns the stored key
+    /// (so two concurrent first reads agree on one key). `NotFound` if the user is
+    /// not there.
+    async fn insert_if_absent(
+        &self,
+        key: crate::model::GitSshKey,
+    ) -> RepoResult<crate::model::GitSshKey>;
+    /// Replaces the user's key pair, keeping `created_at` (or stores it when the user
+    /// has none), with its audit record.
+    async fn replace(
+        &self,
+        key: crate::model::GitSshKey,
+        audit: AuditEntry,
+    ) -> RepoResult<crate::model::GitSshKey>;
 }
 
 /// The registry of running server processes (replicas) sharing the database.

@@ -79,6 +79,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(users::update_user_roles)
             .service(users::get_login_type)
             .service(users::appearance)
+            .service(users::git_ssh_key)
+            .service(users::regenerate_git_ssh_key)
             .service(users::get_user)
             .service(users::delete_user)
             .service(organizations::list_organizations)

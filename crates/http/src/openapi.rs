@@ -32,6 +32,8 @@ use crate::{dto, error, routes};
         routes::users::update_user_roles,
         routes::users::get_login_type,
         routes::users::appearance,
+        routes::users::git_ssh_key,
+        routes::users::regenerate_git_ssh_key,
         routes::keys::create_session_key,
         routes::keys::create_token,
         routes::keys::list_tokens,

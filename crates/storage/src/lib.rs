@@ -24,6 +24,7 @@ pub use db::{Backend, Database, DatabaseUrl, PoolConfig};
 pub use repos::api_keys::DieselApiKeyRepo;
 pub use repos::attempts::DieselAttemptLog;
 pub use repos::audit::DieselAuditRepo;
+pub use repos::git_ssh_keys::DieselGitSshKeyRepo;
 pub use repos::groups::DieselGroupRepo;
 pub use repos::members::DieselMemberRepo;
 pub use repos::oauth2::DieselOAuth2Repo;
@@ -33,8 +34,8 @@ pub use repos::roles::DieselRoleRepo;
 pub use repos::scim::DieselScimRepo;
 pub use repos::users::DieselUserRepo;
 use warden_domain::ports::{
-    ApiKeyRepo, AttemptLog, AuditRepo, GroupRepo, MemberRepo, OrganizationRepo, ReplicaRepo,
-    RoleRepo, UserRepo,
+    ApiKeyRepo, AttemptLog, AuditRepo, GitSshKeyRepo, GroupRepo, MemberRepo, OrganizationRepo,
+    ReplicaRepo, RoleRepo, UserRepo,
 };
 
 /// Every repository adapter over one database.
@@ -48,6 +49,7 @@ pub struct Repositories {
     pub groups: Arc<dyn GroupRepo>,
     pub audit: Arc<dyn AuditRepo>,
     pub replicas: Arc<dyn ReplicaRepo>,
+    pub git_ssh_keys: Arc<dyn GitSshKeyRepo>,
     pub attempts: Arc<dyn AttemptLog>,
     pub scim: Arc<dyn warden_domain::scim::ScimRepo>,
     pub oauth2: Arc<dyn warden_domain::ports::OAuth2Repo>,
@@ -65,6 +67,7 @@ impl Repositories {
             groups: Arc::new(DieselGroupRepo::new(db.clone())),
             audit: Arc::new(DieselAuditRepo::new(db.clone())),
             replicas: Arc::new(DieselReplicaRepo::new(db.clone())),
+            git_ssh_keys: Arc::new(DieselGitSshKeyRepo::new(db.clone())),
             attempts: Arc::new(DieselAttemptLog::new(db.clone())),
             scim: Arc::new(DieselScimRepo::new(db.clone())),
             oauth2: Arc::new(DieselOAuth2Repo::new(db.clone())),

@@ -321,3 +321,13 @@ diesel::table! {
         at -> Timestamp,
     }
 }
+
+diesel::table! {
+    git_ssh_keys (user_id) {
+        user_id -> Text,
+        private_key -> Text,
+        public_key -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}

@@ -1,4 +1,5 @@
-//! Driven adapters that are not storage: password hashing and OS randomness.
+//! Driven adapters that are not storage: password hashing, OS randomness and SSH
+//! key generation.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
@@ -6,7 +7,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use warden_domain::ports::{PasswordHasher, SecretGenerator};
+use warden_domain::ports::{PasswordHasher, SecretGenerator, SshKeyGenerator, SshKeyPair};
 
 /// argon2id with OWASP's minimum parameters (19 MiB, 2 passes), run on the blocking
 /// pool so a login never stalls the async workers.
@@ -73,6 +74,31 @@ impl SecretGenerator for OsSecrets {
     }
 }
 
+/// Ed25519 SSH key pairs from the OS's CSPRNG, through the RustCrypto `ssh-key` crate:
+/// the private key in OpenSSH format, the public key as an `authorized_keys` line
+/// with a trailing newline, as Coder writes it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ed25519Keys;
+
+impl SshKeyGenerator for Ed25519Keys {
+    fn generate(&self) -> Result<SshKeyPair, String> {
+        let key = ssh_key::PrivateKey::random(
+            &mut ssh_key::rand_core::OsRng,
+            ssh_key::Algorithm::Ed25519,
+        )
+        .map_err(|e| e.to_string())?;
+        let private_key = key
+            .to_openssh(ssh_key::LineEnding::LF)
+            .map_err(|e| e.to_string())?
+            .to_string();
+        let public_key = key.public_key().to_openssh().map_err(|e| e.to_string())?;
+        Ok(SshKeyPair {
+            private_key,
+            public_key: format!("{public_key}\n"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -94,5 +120,17 @@ mod tests {
         assert_eq!(a.len(), 22);
         assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()));
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn ssh_keys_are_ed25519_pairs_that_belong_together() {
+        let pair = Ed25519Keys.generate().unwrap();
+        let private = ssh_key::PrivateKey::from_openssh(&pair.private_key).unwrap();
+        assert_eq!(private.algorithm(), ssh_key::Algorithm::Ed25519);
+        assert!(pair.public_key.starts_with("ssh-ed25519 "));
+        assert!(pair.public_key.ends_with('\n'));
+        let public = ssh_key::PublicKey::from_openssh(pair.public_key.trim_end()).unwrap();
+        assert_eq!(&public, private.public_key());
+        assert_ne!(Ed25519Keys.generate().unwrap().public_key, pair.public_key);
     }
 }

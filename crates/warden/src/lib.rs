@@ -20,7 +20,7 @@ use warden_http::{AppState, HttpConfig};
 use warden_scim::{ScimConfig, ScimService};
 use warden_storage::{Database, PoolConfig, Repositories};
 
-use crate::adapters::{Argon2Hasher, OsSecrets};
+use crate::adapters::{Argon2Hasher, Ed25519Keys, OsSecrets};
 use crate::config::{CommonArgs, ServerArgs};
 
 /// The window of the registration and device-verification rate limits.
@@ -55,6 +55,8 @@ pub fn services(db: &Database) -> Services {
             clock: Arc::new(SystemClock),
             secrets: Arc::new(OsSecrets),
             passwords: Arc::new(Argon2Hasher::default()),
+            git_ssh_keys: repos.git_ssh_keys,
+            ssh_keys: Arc::new(Ed25519Keys),
         },
         DomainConfig::default(),
     )

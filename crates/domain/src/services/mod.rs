@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod git_ssh_keys;
 pub mod groups;
 pub mod members;
 pub mod organizations;
@@ -20,8 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ports::{
-    ApiKeyRepo, AuditRepo, Clock, GroupRepo, MemberRepo, OrganizationRepo, PasswordHasher,
-    ReplicaRepo, RoleRepo, SecretGenerator, UserRepo,
+    ApiKeyRepo, AuditRepo, Clock, GitSshKeyRepo, GroupRepo, MemberRepo, OrganizationRepo,
+    PasswordHasher, ReplicaRepo, RoleRepo, SecretGenerator, SshKeyGenerator, UserRepo,
 };
 
 /// Tunables of the use cases, set by the binary from flags.
@@ -60,6 +61,8 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub secrets: Arc<dyn SecretGenerator>,
     pub passwords: Arc<dyn PasswordHasher>,
+    pub git_ssh_keys: Arc<dyn GitSshKeyRepo>,
+    pub ssh_keys: Arc<dyn SshKeyGenerator>,
 }
 
 /// Every use case, sharing one set of ports. Cheap to clone.

@@ -115,6 +115,7 @@ struct State {
     groups: Vec<(crate::model::Group, Vec<UserId>)>,
     generation: u64,
     replicas: Vec<crate::model::Replica>,
+    git_ssh_keys: BTreeMap<UserId, crate::model::GitSshKey>,
 }
 
 impl State {
@@ -206,6 +207,20 @@ impl State {
     }
 }
 
+/// Distinct, recognisable "key pairs" (the real generator is tested in its adapter).
+#[derive(Default)]
+struct CountingSshKeys(AtomicUsize);
+
+impl crate::ports::SshKeyGenerator for CountingSshKeys {
+    fn generate(&self) -> Result<crate::ports::SshKeyPair, String> {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(crate::ports::SshKeyPair {
+            private_key: format!("private {n}"),
+            public_key: format!("ssh-ed25519 public{n}\n"),
+        })
+    }
+}
+
 /// Every repository port over one in-memory state.
 #[derive(Default)]
 struct FakeStore(Mutex<State>);
@@ -213,6 +228,43 @@ struct FakeStore(Mutex<State>);
 impl FakeStore {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl crate::ports::GitSshKeyRepo for FakeStore {
+    async fn get(&self, user: UserId) -> RepoResult<crate::model::GitSshKey> {
+        self.state()
+            .git_ssh_keys
+            .get(&user)
+            .cloned()
+            .ok_or(RepoError::NotFound)
+    }
+
+    async fn insert_if_absent(
+        &self,
+        key: crate::model::GitSshKey,
+    ) -> RepoResult<crate::model::GitSshKey> {
+        Ok(self
+            .state()
+            .git_ssh_keys
+            .entry(key.user_id)
+            .or_insert(key)
+            .clone())
+    }
+
+    async fn replace(
+        &self,
+        mut key: crate::model::GitSshKey,
+        audit: AuditEntry,
+    ) -> RepoResult<crate::model::GitSshKey> {
+        let mut state = self.state();
+        if let Some(old) = state.git_ssh_keys.get(&key.user_id) {
+            key.created_at = old.created_at;
+        }
+        state.git_ssh_keys.insert(key.user_id, key.clone());
+        state.audit.push(audit);
+        Ok(key)
     }
 }
 
@@ -1116,6 +1168,8 @@ fn harness() -> Harness {
             clock: clock.clone(),
             secrets: Arc::new(CountingSecrets::default()),
             passwords: hasher.clone(),
+            git_ssh_keys: store.clone(),
+            ssh_keys: Arc::new(CountingSshKeys::default()),
         },
         DomainConfig::default(),
     );
@@ -2233,4 +2287,36 @@ async fn delete_user_refuses_oneself_and_callers_without_delete() {
     assert!(!state.users.contains_key(&member.id));
     assert!(state.keys.values().all(|k| k.user_id != member.id));
     assert_eq!(state.audit.last().unwrap().action, AuditAction::Delete);
+}
+
+#[tokio::test]
+async fn git_ssh_key_is_made_once_and_replaced_on_request() {
+    let h = harness();
+    let (admin, _) = h.first_user().await;
+    let owner = h.sign_in(&admin).await;
+    let member = h.seed_user("member", UserStatus::Active, LoginType::Password, &[]);
+    let plain = h.sign_in(&member).await;
+
+    let first = h.services.git_ssh_key(&plain, "me").await.unwrap();
+    let again = h.services.git_ssh_key(&plain, "me").await.unwrap();
+    assert_eq!(first, again, "made once, then read");
+    assert_eq!(first.user_id, member.id);
+
+    h.clock.advance(Duration::minutes(5));
+    let audits = h.store.state().audit.len();
+    let replaced = h
+        .services
+        .regenerate_git_ssh_key(&plain, "me")
+        .await
+        .unwrap();
+    assert_ne!(replaced.public_key, first.public_key);
+    assert_eq!(replaced.created_at, first.created_at);
+    assert_eq!(replaced.updated_at, NOW + Duration::minutes(5));
+    assert_eq!(h.store.state().audit.len(), audits + 1);
+
+    // Someone the caller cannot see is a 400; the owner may read anyone's.
+    let (message, _, _) = invalid(h.services.git_ssh_key(&plain, "admin").await.unwrap_err());
+    assert_eq!(message, crate::services::users::USER_PARAM_ERROR);
+    let read = h.services.git_ssh_key(&owner, "member").await.unwrap();
+    assert_eq!(read.public_key, replaced.public_key);
 }

@@ -37,7 +37,7 @@ pub struct AuditLog {
 }
 
 /// Fields whose audit diff says only that they changed (Coder's `ActionSecret`).
-const SECRET_FIELDS: &[&str] = &["hashed_password"];
+const SECRET_FIELDS: &[&str] = &["hashed_password", "private_key"];
 
 impl From<model::AuditLog> for AuditLog {
     fn from(log: model::AuditLog) -> Self {

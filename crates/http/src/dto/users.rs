@@ -241,3 +241,26 @@ pub struct OidcAuthMethod {
     #[serde(rename = "iconUrl")]
     pub icon_url: String,
 }
+
+/// `codersdk.GitSSHKey`: the public half only.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GitSshKey {
+    pub user_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// One `authorized_keys` line.
+    pub public_key: String,
+}
+
+impl From<model::GitSshKey> for GitSshKey {
+    fn from(k: model::GitSshKey) -> Self {
+        Self {
+            user_id: k.user_id.as_uuid(),
+            created_at: k.created_at,
+            updated_at: k.updated_at,
+            public_key: k.public_key,
+        }
+    }
+}

@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::auth::{Authenticated, SESSION_COOKIE};
 use crate::dto::{
     AuthMethod, AuthMethods, CreateFirstUserRequest, CreateFirstUserResponse, CreateUserRequest,
-    GetUsersResponse, GithubAuthMethod, LoginType, LoginWithPasswordRequest,
+    GetUsersResponse, GitSshKey, GithubAuthMethod, LoginType, LoginWithPasswordRequest,
     LoginWithPasswordResponse, OidcAuthMethod, UpdateRoles, UpdateUserPasswordRequest,
     UpdateUserProfileRequest, User, UserAppearanceSettings, UserLoginType, UserRoles,
 };
@@ -412,4 +412,34 @@ pub async fn appearance(
         theme_preference: user.theme_preference,
         terminal_font: String::new(),
     }))
+}
+
+/// A user's Git SSH public key, made on first use.
+#[utoipa::path(get, path = "/api/v2/users/{user}/gitsshkey", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = GitSshKey), (status = 400, body = Response), (status = 401, body = Response), (status = 404, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[get("/users/{user}/gitsshkey")]
+pub async fn git_ssh_key(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<GitSshKey>> {
+    let key = state.services.git_ssh_key(&actor, &path).await?;
+    Ok(web::Json(key.into()))
+}
+
+/// Replaces a user's Git SSH key pair with a new one.
+#[utoipa::path(put, path = "/api/v2/users/{user}/gitsshkey", tag = "Users",
+    params(("user" = String, Path, description = "User ID, username, or me")),
+    responses((status = 200, body = GitSshKey), (status = 400, body = Response), (status = 401, body = Response), (status = 404, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[put("/users/{user}/gitsshkey")]
+pub async fn regenerate_git_ssh_key(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<GitSshKey>> {
+    let key = state.services.regenerate_git_ssh_key(&actor, &path).await?;
+    Ok(web::Json(key.into()))
 }

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod attempts;
 pub mod audit;
+pub mod git_ssh_keys;
 pub mod groups;
 pub mod members;
 pub mod oauth2;
