@@ -71,7 +71,9 @@ impl Actor {
 
     /// Whether the subject may perform `action` on `object`.
     pub fn can(&self, action: Action, object: &Object) -> bool {
-        self.subject.authorize(action, object)
+        let allowed = self.subject.authorize(action, object);
+        crate::metrics::record_decision(allowed);
+        allowed
     }
 
     /// Refuses with 403 unless allowed: for changes to something the caller can see.

@@ -7,6 +7,7 @@
 pub mod actor;
 pub mod error;
 pub mod ids;
+pub mod metrics;
 pub mod model;
 pub mod oauth2;
 pub mod ports;

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
@@ -147,7 +148,8 @@ async fn route_not_found() -> HttpResponse {
     HttpResponse::NotFound().json(Response::message("Route not found."))
 }
 
-/// One log line per request (method, route pattern, status, latency) and the
+/// One log line and the request metrics per request (method, route pattern, status,
+/// latency), and the
 /// `X-Coder-Build-Version` header Coder's SDK checks for.
 pub async fn observe(
     req: ServiceRequest,
@@ -167,11 +169,14 @@ pub async fn observe(
         .request()
         .match_pattern()
         .unwrap_or_else(|| "<unmatched>".to_owned());
+    let elapsed = started.elapsed();
+    let status = res.status().as_u16();
+    metrics::record_request(method.as_str(), &route, status, elapsed);
     tracing::info!(
         method = %method,
         route = %route,
-        status = res.status().as_u16(),
-        latency_us = started.elapsed().as_micros() as u64,
+        status,
+        latency_us = elapsed.as_micros() as u64,
         "request"
     );
     Ok(res)

@@ -192,6 +192,19 @@ const ANNOUNCEMENT_LOSS_BOUND: Duration = Duration::from_secs(10);
 /// transaction and every listening backend a wake-up.
 const ANNOUNCEMENT_GATHERING: Duration = Duration::from_millis(2);
 
+/// A snapshot of the connection pool, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// The most connections the pool opens.
+    pub max: u32,
+    /// Connections open now.
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// Whether every connection is taken (further queries queue).
+    pub exhausted: bool,
+}
+
 /// The database handle every repository shares. Cheap to clone.
 #[derive(Clone)]
 pub struct Database {
@@ -205,7 +218,7 @@ pub struct Database {
     /// together (see [`crate::group_commit`]).
     writer: Option<Arc<Writer>>,
     /// On PostgreSQL, the thread announcing committed writes to the other replicas.
-    announcer: Option<std::sync::mpsc::Sender<String>>,
+    announcer: Option<std::sync::mpsc::Sender<Announcement>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -287,6 +300,34 @@ impl Database {
         self.changes.unchanged_since(generation, tags)
     }
 
+    /// Waits (at most `deadline`) until every write this process committed has been
+    /// announced to the other replicas — what a stopping server does last, so that no
+    /// replica serves a stale cached read because this one went away. Immediate on
+    /// SQLite, which has no other replicas to tell. Returns whether everything went out.
+    pub async fn flush_announcements(&self, deadline: Duration) -> bool {
+        let Some(announcer) = &self.announcer else {
+            return true;
+        };
+        let (done, flushed) = std::sync::mpsc::sync_channel(1);
+        if announcer.send(Announcement::Flush(done)).is_err() {
+            return false;
+        }
+        tokio::task::spawn_blocking(move || flushed.recv_timeout(deadline).is_ok())
+            .await
+            .unwrap_or(false)
+    }
+
+    /// How the connection pool is used right now.
+    pub fn pool_use(&self) -> PoolUse {
+        let state = self.pool.state();
+        PoolUse {
+            max: self.pool.max_size(),
+            open: state.connections,
+            idle: state.idle_connections,
+            exhausted: self.permits.available_permits() == 0,
+        }
+    }
+
     /// The engine behind this handle.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -321,7 +362,10 @@ impl Database {
             let mut pooled = pool
                 .get()
                 .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+            let started = Instant::now();
             let outcome = f(&mut pooled.conn);
+            metrics::histogram!("warden_db_query_duration_seconds")
+                .record(started.elapsed().as_secs_f64());
             match &outcome {
                 Ok(_) => pooled.last_ok = Instant::now(),
                 // Most failures are the caller's (a conflict, a missing row); a
@@ -405,7 +449,7 @@ impl Database {
                 // Also after a failure, as below.
                 if let Some(announcer) = &self.announcer {
                     // Fails only once the announcer is gone, and with it the process.
-                    let _ = announcer.send(touched.payload());
+                    let _ = announcer.send(Announcement::Write(touched.payload()));
                 }
                 outcome
             }
@@ -481,8 +525,8 @@ fn write_transaction<T>(
 /// per flush. It also keeps the round trip out of the request. An announcement lost to
 /// a crash before it went out is covered by the listeners' periodic retirement of
 /// everything ([`ANNOUNCEMENT_LOSS_BOUND`]).
-fn spawn_announcer(url: String) -> std::sync::mpsc::Sender<String> {
-    let (queue, waiting) = std::sync::mpsc::channel::<String>();
+fn spawn_announcer(url: String) -> std::sync::mpsc::Sender<Announcement> {
+    let (queue, waiting) = std::sync::mpsc::channel::<Announcement>();
     let spawned = std::thread::Builder::new()
         .name("warden-pg-announce".into())
         .spawn(move || {
@@ -491,11 +535,23 @@ fn spawn_announcer(url: String) -> std::sync::mpsc::Sender<String> {
             while let Ok(first) = waiting.recv() {
                 // Under load, writes commit faster than notifications go out: let the
                 // ones close behind this one join it.
-                std::thread::sleep(ANNOUNCEMENT_GATHERING);
-                let mut batch = vec![first];
-                batch.extend(waiting.try_iter().take(1_000));
+                if matches!(first, Announcement::Write(_)) {
+                    std::thread::sleep(ANNOUNCEMENT_GATHERING);
+                }
+                let mut batch = Vec::new();
+                let mut flushed = Vec::new();
+                for item in std::iter::once(first).chain(waiting.try_iter().take(1_000)) {
+                    match item {
+                        Announcement::Write(payload) => batch.push(payload),
+                        Announcement::Flush(done) => flushed.push(done),
+                    }
+                }
                 for payload in Touched::join_payloads(&batch) {
                     announce(&url, &mut conn, &payload);
+                }
+                // Everything queued before each flush request has gone out.
+                for done in flushed {
+                    let _ = done.send(());
                 }
             }
         });
@@ -503,6 +559,14 @@ fn spawn_announcer(url: String) -> std::sync::mpsc::Sender<String> {
         tracing::error!(error = %e, "cannot start the change announcer");
     }
     queue
+}
+
+/// What the announcer thread is asked to do.
+enum Announcement {
+    /// Announce a committed write (its [`Touched`] payload).
+    Write(String),
+    /// Report back once every write queued before this one is announced.
+    Flush(std::sync::mpsc::SyncSender<()>),
 }
 
 /// Sends one announcement, connecting (once more, after a failure) as needed. A lost

@@ -80,6 +80,7 @@ fn run(mut conn: AnyConnection, queue: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        metrics::histogram!("warden_db_commit_batch_size").record(batch.len() as f64);
         commit_batch(&mut conn, batch);
     }
 }

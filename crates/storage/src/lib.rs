@@ -20,7 +20,7 @@ pub mod testing;
 use std::sync::Arc;
 
 pub use changes::Touched;
-pub use db::{Backend, Database, DatabaseUrl, PoolConfig};
+pub use db::{Backend, Database, DatabaseUrl, PoolConfig, PoolUse};
 pub use repos::api_keys::DieselApiKeyRepo;
 pub use repos::attempts::DieselAttemptLog;
 pub use repos::audit::DieselAuditRepo;

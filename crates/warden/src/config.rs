@@ -142,6 +142,27 @@ pub struct ServerArgs {
     #[arg(long, env = "WARDEN_OAUTH2_DEVICE_VERIFY_RATE_LIMIT", default_value_t = 5,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub oauth2_device_verify_rate_limit: u32,
+    /// Serve Prometheus metrics on `--prometheus-address` (Coder's flag).
+    #[arg(long, env = "WARDEN_PROMETHEUS_ENABLE", default_value_t = false,
+          action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub prometheus_enable: bool,
+    /// Where to serve Prometheus metrics, on a listener of their own; giving an
+    /// address also turns them on. Off by default; with `--prometheus-enable` alone,
+    /// `127.0.0.1:2112` (Coder's default).
+    #[arg(long, env = "WARDEN_PROMETHEUS_ADDRESS")]
+    pub prometheus_address: Option<SocketAddr>,
+}
+
+/// Coder's default metrics address.
+const DEFAULT_PROMETHEUS_ADDRESS: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 2112);
+
+impl ServerArgs {
+    /// Where Prometheus metrics are served, if they are.
+    pub fn prometheus_listen(&self) -> Option<SocketAddr> {
+        self.prometheus_address
+            .or(self.prometheus_enable.then_some(DEFAULT_PROMETHEUS_ADDRESS))
+    }
 }
 
 impl Default for ServerArgs {
@@ -158,6 +179,8 @@ impl Default for ServerArgs {
             oauth2_registration_rate_limit: 10,
             oauth2_device_code_lifetime: 600,
             oauth2_device_verify_rate_limit: 5,
+            prometheus_enable: false,
+            prometheus_address: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod adapters;
 pub mod config;
+pub mod metrics;
 pub mod replica;
 pub mod telemetry;
 
@@ -90,11 +91,16 @@ pub fn oauth2_provider(
     )
 }
 
+/// How long a stopping server lets requests in flight finish.
+pub const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A bound, migrated, ready-to-run server.
 pub struct Application {
     address: SocketAddr,
     server: Server,
     replica: replica::Registration,
+    metrics: Option<metrics::MetricsServer>,
+    db: Database,
 }
 
 impl Application {
@@ -148,16 +154,22 @@ impl Application {
                 .wrap(from_fn(warden_http::observe))
                 .configure(warden_http::configure)
         })
-        .shutdown_timeout(10);
+        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs());
         if let Some(workers) = args.http_workers {
             server = server.workers(workers);
         }
+        let metrics = match args.prometheus_listen() {
+            Some(address) => Some(metrics::MetricsServer::start(address, db.clone())?),
+            None => None,
+        };
         let server = server.listen(listener)?.run();
         let replica = replica::Registration::start(repos.replicas, Arc::new(SystemClock)).await?;
         Ok(Self {
             address,
             server,
             replica,
+            metrics,
+            db,
         })
     }
 
@@ -171,11 +183,29 @@ impl Application {
         self.address
     }
 
-    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish) or the
-    /// handle is stopped.
+    /// Where Prometheus metrics are served, when they are.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(metrics::MetricsServer::address)
+    }
+
+    /// Serves until SIGINT/SIGTERM or the handle is stopped. Stopping is graceful:
+    /// the listener closes at once, requests in flight get up to
+    /// [`SHUTDOWN_TIMEOUT`] to finish (their writes commit before they answer), then
+    /// the metrics listener closes, the replica deregisters, and the announcements of
+    /// its last writes go out to the other replicas.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        if let Some(metrics) = self.metrics {
+            metrics.stop().await;
+        }
         self.replica.stop().await;
+        if self.db.flush_announcements(SHUTDOWN_TIMEOUT).await {
+            tracing::info!("every write is committed and announced");
+        } else {
+            tracing::warn!(
+                "some writes were not announced to other replicas; they retire their cached reads within seconds anyway"
+            );
+        }
         served
     }
 }
@@ -231,6 +261,11 @@ pub fn effective_config(common: &CommonArgs, args: &ServerArgs) -> String {
         format!(
             "oauth2_device_verify_rate_limit={}",
             args.oauth2_device_verify_rate_limit
+        ),
+        format!(
+            "prometheus_address={}",
+            args.prometheus_listen()
+                .map_or_else(|| "(off)".to_owned(), |a| a.to_string())
         ),
     ]
     .join(" ")

@@ -123,6 +123,12 @@ impl Services {
     /// Password login: returns a new session token. Unknown email and wrong password
     /// are indistinguishable, in message and (by hashing anyway) in timing.
     pub async fn login_with_password(&self, email: &str, password: &str) -> DomainResult<String> {
+        let outcome = self.password_sign_in(email, password).await;
+        crate::metrics::record_sign_in("password", &outcome);
+        outcome
+    }
+
+    async fn password_sign_in(&self, email: &str, password: &str) -> DomainResult<String> {
         let bad_credentials = || DomainError::unauthorized("Incorrect email or password.", "");
         let password = Password::for_login(password);
         let credentials = match self.ports.users.credentials_by_email(email).await {

@@ -188,8 +188,17 @@ pub async fn token_endpoint(
     payload: web::Payload,
 ) -> Result<HttpResponse, OAuth2ApiError> {
     let form = form_request(&req, payload).await?;
-    let response = state.oauth2.token(&form).await?;
-    Ok(no_store(HttpResponse::Ok()).json(response))
+    let outcome = state.oauth2.token(&form).await;
+    let grant = form
+        .pairs
+        .iter()
+        .find(|(k, _)| k == "grant_type")
+        .map(|(_, v)| v.as_str());
+    crate::metrics::record_token_grant(
+        grant,
+        outcome.as_ref().map(|_| ()).map_err(|e| e.code.as_str()),
+    );
+    Ok(no_store(HttpResponse::Ok()).json(outcome?))
 }
 
 /// RFC 7009 revocation: revokes the token's whole family; unknown tokens succeed too.
