@@ -185,8 +185,9 @@ fn start_warden_timed(database_url: &str, extra: &[&str]) -> anyhow::Result<(Ser
     let started = Instant::now();
     let child = Command::new(warden_bin())
         .args(["--database-url", database_url])
-        .args(extra)
         .args(["server", "--http-address", &address.to_string()])
+        // After `server`: common flags are accepted anywhere, server flags only there.
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -197,7 +198,7 @@ fn start_warden_timed(database_url: &str, extra: &[&str]) -> anyhow::Result<(Ser
     Ok((server, started.elapsed()))
 }
 
-/// Starts the release server with extra global flags.
+/// Starts the release server with extra flags (common or server ones).
 pub fn start_warden_with(database_url: &str, extra: &[&str]) -> anyhow::Result<Server> {
     Ok(start_warden_timed(database_url, extra)?.0)
 }
@@ -437,6 +438,23 @@ fn http(duration: u64, connections: u32, postgres: &str) -> anyhow::Result<()> {
             load.p50_ms,
             load.p99_ms,
             100.0 * load.rps / bare.rps
+        ));
+        drop(server);
+        // The same load with the Prometheus listener on: what recording costs.
+        let server = start_warden_with(url, &["--prometheus-address", "127.0.0.1:0"])?;
+        let metered = wrk(
+            server.address,
+            Some(&token),
+            "/api/v2/users/me",
+            duration,
+            connections,
+        )?;
+        rows.push(format!(
+            "| the same, {label}, metrics on | {:.0} | {:.2} | {:.2} | {:.0} % |",
+            metered.rps,
+            metered.p50_ms,
+            metered.p99_ms,
+            100.0 * metered.rps / bare.rps
         ));
         extra.push(format!(
             "- {label}: idle RSS {:.1} MB; start to first served request {:.0} ms (median of 5, migrations applied)",
