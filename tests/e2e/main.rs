@@ -8,6 +8,7 @@ mod consent_browser;
 mod first_user;
 mod groups;
 mod health;
+mod idp_sync;
 mod members;
 mod null_fields;
 mod oauth2_device_dcr;

@@ -67,6 +67,42 @@ pub const ROUTES: &[(&str, &str)] = &[
         "PUT",
         "/api/v2/organizations/{organization}/members/{user}/roles",
     ),
+    ("GET", "/api/v2/settings/idpsync/organization"),
+    ("PATCH", "/api/v2/settings/idpsync/organization"),
+    ("PATCH", "/api/v2/settings/idpsync/organization/config"),
+    ("PATCH", "/api/v2/settings/idpsync/organization/mapping"),
+    (
+        "GET",
+        "/api/v2/organizations/{organization}/settings/idpsync/groups",
+    ),
+    (
+        "PATCH",
+        "/api/v2/organizations/{organization}/settings/idpsync/groups",
+    ),
+    (
+        "PATCH",
+        "/api/v2/organizations/{organization}/settings/idpsync/groups/config",
+    ),
+    (
+        "PATCH",
+        "/api/v2/organizations/{organization}/settings/idpsync/groups/mapping",
+    ),
+    (
+        "GET",
+        "/api/v2/organizations/{organization}/settings/idpsync/roles",
+    ),
+    (
+        "PATCH",
+        "/api/v2/organizations/{organization}/settings/idpsync/roles",
+    ),
+    (
+        "PATCH",
+        "/api/v2/organizations/{organization}/settings/idpsync/roles/config",
+    ),
+    (
+        "PATCH",
+        "/api/v2/organizations/{organization}/settings/idpsync/roles/mapping",
+    ),
     ("GET", "/api/v2/groups"),
     ("GET", "/api/v2/organizations/{organization}/groups"),
     ("POST", "/api/v2/organizations/{organization}/groups"),

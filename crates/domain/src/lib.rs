@@ -6,6 +6,7 @@
 
 pub mod actor;
 pub mod error;
+pub mod idp_sync;
 pub mod ids;
 pub mod metrics;
 pub mod model;

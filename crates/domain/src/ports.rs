@@ -416,6 +416,29 @@ pub trait AttemptLog: Send + Sync {
     async fn forgive(&self, id: uuid::Uuid) -> RepoResult<()>;
 }
 
+/// Turns the stored IdP sync settings document (`None`: never written) into the new
+/// one and the audit record of the change.
+pub type SyncSettingsChange = Box<
+    dyn FnOnce(Option<serde_json::Value>) -> RepoResult<(serde_json::Value, AuditEntry)> + Send,
+>;
+
+/// IdP sync settings documents, one per [`crate::idp_sync::SyncScope`].
+#[async_trait]
+pub trait IdpSyncRepo: Send + Sync {
+    /// The document of `scope`; `None` if it was never written.
+    async fn get(&self, scope: crate::idp_sync::SyncScope)
+    -> RepoResult<Option<serde_json::Value>>;
+    /// Reads, changes and writes the document of `scope` in one transaction that
+    /// concurrent changes of the same scope wait for, with the change's audit record;
+    /// returns the document written.
+    async fn modify(
+        &self,
+        scope: crate::idp_sync::SyncScope,
+        now: OffsetDateTime,
+        change: SyncSettingsChange,
+    ) -> RepoResult<serde_json::Value>;
+}
+
 /// Users' Git SSH keys.
 #[async_trait]
 pub trait GitSshKeyRepo: Send + Sync {

@@ -26,6 +26,7 @@ pub use repos::attempts::DieselAttemptLog;
 pub use repos::audit::DieselAuditRepo;
 pub use repos::git_ssh_keys::DieselGitSshKeyRepo;
 pub use repos::groups::DieselGroupRepo;
+pub use repos::idp_sync::DieselIdpSyncRepo;
 pub use repos::members::DieselMemberRepo;
 pub use repos::oauth2::DieselOAuth2Repo;
 pub use repos::organizations::DieselOrganizationRepo;
@@ -50,6 +51,7 @@ pub struct Repositories {
     pub audit: Arc<dyn AuditRepo>,
     pub replicas: Arc<dyn ReplicaRepo>,
     pub git_ssh_keys: Arc<dyn GitSshKeyRepo>,
+    pub idp_sync: Arc<dyn warden_domain::ports::IdpSyncRepo>,
     pub attempts: Arc<dyn AttemptLog>,
     pub scim: Arc<dyn warden_domain::scim::ScimRepo>,
     pub oauth2: Arc<dyn warden_domain::ports::OAuth2Repo>,
@@ -68,6 +70,7 @@ impl Repositories {
             audit: Arc::new(DieselAuditRepo::new(db.clone())),
             replicas: Arc::new(DieselReplicaRepo::new(db.clone())),
             git_ssh_keys: Arc::new(DieselGitSshKeyRepo::new(db.clone())),
+            idp_sync: Arc::new(DieselIdpSyncRepo::new(db.clone())),
             attempts: Arc::new(DieselAttemptLog::new(db.clone())),
             scim: Arc::new(DieselScimRepo::new(db.clone())),
             oauth2: Arc::new(DieselOAuth2Repo::new(db.clone())),

@@ -331,3 +331,13 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    idp_sync_settings (scope) {
+        scope -> Text,
+        organization_id -> Nullable<Text>,
+        settings -> Text,
+        revision -> BigInt,
+        updated_at -> Timestamp,
+    }
+}

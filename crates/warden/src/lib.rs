@@ -57,6 +57,7 @@ pub fn services(db: &Database) -> Services {
             secrets: Arc::new(OsSecrets),
             passwords: Arc::new(Argon2Hasher::default()),
             git_ssh_keys: repos.git_ssh_keys,
+            idp_sync: repos.idp_sync,
             ssh_keys: Arc::new(Ed25519Keys),
         },
         DomainConfig::default(),

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod git_ssh_keys;
 pub mod groups;
+pub mod idp_sync;
 pub mod members;
 pub mod organizations;
 pub mod pagination;
@@ -62,6 +63,7 @@ pub struct Ports {
     pub secrets: Arc<dyn SecretGenerator>,
     pub passwords: Arc<dyn PasswordHasher>,
     pub git_ssh_keys: Arc<dyn GitSshKeyRepo>,
+    pub idp_sync: Arc<dyn crate::ports::IdpSyncRepo>,
     pub ssh_keys: Arc<dyn SshKeyGenerator>,
 }
 

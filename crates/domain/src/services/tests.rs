@@ -116,6 +116,7 @@ struct State {
     generation: u64,
     replicas: Vec<crate::model::Replica>,
     git_ssh_keys: BTreeMap<UserId, crate::model::GitSshKey>,
+    idp_sync: std::collections::HashMap<crate::idp_sync::SyncScope, serde_json::Value>,
 }
 
 impl State {
@@ -228,6 +229,29 @@ struct FakeStore(Mutex<State>);
 impl FakeStore {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.lock().unwrap()
+    }
+}
+
+#[async_trait]
+impl crate::ports::IdpSyncRepo for FakeStore {
+    async fn get(
+        &self,
+        scope: crate::idp_sync::SyncScope,
+    ) -> RepoResult<Option<serde_json::Value>> {
+        Ok(self.state().idp_sync.get(&scope).cloned())
+    }
+
+    async fn modify(
+        &self,
+        scope: crate::idp_sync::SyncScope,
+        _now: OffsetDateTime,
+        change: crate::ports::SyncSettingsChange,
+    ) -> RepoResult<serde_json::Value> {
+        let mut state = self.state();
+        let (new, audit) = change(state.idp_sync.get(&scope).cloned())?;
+        state.idp_sync.insert(scope, new.clone());
+        state.audit.push(audit);
+        Ok(new)
     }
 }
 
@@ -1169,6 +1193,7 @@ fn harness() -> Harness {
             secrets: Arc::new(CountingSecrets::default()),
             passwords: hasher.clone(),
             git_ssh_keys: store.clone(),
+            idp_sync: store.clone(),
             ssh_keys: Arc::new(CountingSshKeys::default()),
         },
         DomainConfig::default(),

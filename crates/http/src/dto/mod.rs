@@ -3,6 +3,7 @@
 
 mod audit;
 mod groups;
+mod idp_sync;
 mod keys;
 mod members;
 mod meta;
@@ -12,6 +13,7 @@ mod users;
 
 pub use audit::*;
 pub use groups::*;
+pub use idp_sync::*;
 pub use keys::*;
 pub use members::*;
 pub use meta::*;

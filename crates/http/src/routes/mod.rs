@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod groups;
+pub mod idp_sync;
 pub mod keys;
 pub mod members;
 pub mod meta;

@@ -5,6 +5,7 @@ pub mod attempts;
 pub mod audit;
 pub mod git_ssh_keys;
 pub mod groups;
+pub mod idp_sync;
 pub mod members;
 pub mod oauth2;
 pub mod organizations;

@@ -1,0 +1,1 @@
+DROP TABLE idp_sync_settings;
