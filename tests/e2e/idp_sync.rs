@@ -179,3 +179,41 @@ on_both_backends! {
         Ok(())
     }
 }
+
+on_both_backends! {
+    async fn synced_memberships_and_roles_of_oidc_users_are_not_edited_by_hand(app: TestApp) {
+        let owner = app.owner().await?;
+        let token = Some(owner.token.as_str());
+        let coder = org_id(&app, &owner.token, "coder").await?;
+        let oidc = app.post("/api/v2/users", token, json!({
+            "email": "sso@example.com", "username": "sso", "login_type": "oidc", "organization_ids": [coder],
+        })).await?;
+        assert_eq!(oidc.status, StatusCode::CREATED, "{oidc:?}");
+        let password_user = app.user(&owner, "bob").await?;
+        app.post("/api/v2/organizations", token, json!({"name": "acme"})).await?;
+
+        // Sync off: administrators manage both, as for anyone.
+        assert_eq!(app.post("/api/v2/organizations/acme/members/sso", token, json!({})).await?.status, StatusCode::OK);
+        assert_eq!(app.delete("/api/v2/organizations/acme/members/sso", token).await?.status, StatusCode::NO_CONTENT);
+
+        app.patch(ORG_SYNC, token, json!({"field": "orgs"})).await?;
+        let refused = app.post("/api/v2/organizations/acme/members/sso", token, json!({})).await?;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{refused:?}");
+        assert!(refused.message().starts_with("Organization sync is enabled for OIDC users"), "{refused:?}");
+        assert!(refused.body["detail"].as_str().unwrap_or_default().contains("User sso is an OIDC user"));
+        let others = app.post(&format!("/api/v2/organizations/acme/members/{}", password_user.id), token, json!({})).await?;
+        assert_eq!(others.status, StatusCode::OK, "password users are not synced: {others:?}");
+
+        let roles = "/api/v2/organizations/coder/members/sso/roles";
+        assert_eq!(app.put_json(roles, token, json!({"roles": ["organization-auditor"]})).await?.status, StatusCode::OK);
+        app.patch(&format!("{ROLE_SYNC}/config"), token, json!({"field": "roles"})).await?;
+        let refused = app.put_json(roles, token, json!({"roles": []})).await?;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{refused:?}");
+        assert!(refused.message().starts_with("Cannot modify roles for OIDC users when role sync is enabled."));
+        let member = app.get("/api/v2/organizations/coder/members/sso", token).await?;
+        assert_eq!(member.body["roles"][0]["name"], "organization-auditor", "nothing changed: {member:?}");
+        let bob_roles = app.put_json(&format!("/api/v2/organizations/coder/members/{}/roles", password_user.id), token, json!({"roles": ["organization-auditor"]})).await?;
+        assert_eq!(bob_roles.status, StatusCode::OK);
+        Ok(())
+    }
+}

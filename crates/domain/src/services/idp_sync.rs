@@ -296,6 +296,21 @@ impl Services {
         }
     }
 
+    /// Whether organization sync is on (its claim is set): memberships of OIDC users
+    /// are then the identity provider's, not an administrator's.
+    pub(crate) async fn organization_sync_enabled(&self) -> DomainResult<bool> {
+        let settings: OrganizationSyncSettings =
+            self.load_sync_settings(SyncScope::Organizations).await?;
+        Ok(!settings.field.is_empty())
+    }
+
+    /// Whether role sync is on in `org`: OIDC members' roles are then the identity
+    /// provider's.
+    pub(crate) async fn role_sync_enabled(&self, org: OrganizationId) -> DomainResult<bool> {
+        let settings: RoleSyncSettings = self.load_sync_settings(SyncScope::Roles(org)).await?;
+        Ok(!settings.field.is_empty())
+    }
+
     fn authorize_sync_update(&self, actor: &Actor, scope: SyncScope) -> DomainResult<()> {
         if actor.can(Action::Update, &settings_object(scope)) {
             Ok(())

@@ -6,7 +6,7 @@ use crate::actor::Actor;
 use crate::error::{DomainError, DomainResult, FieldError, RepoError};
 use crate::ids::{OrganizationId, UserId};
 use crate::model::{
-    AuditAction, CustomRole, MemberWithUser, Organization, OrganizationMember, User,
+    AuditAction, CustomRole, LoginType, MemberWithUser, Organization, OrganizationMember, User,
 };
 use crate::ports::MemberQuery;
 use crate::services::Services;
@@ -109,6 +109,15 @@ impl Services {
         // Not a member yet: the user must be visible to the caller as a user (400 otherwise).
         let org = self.resolve_organization(actor, org).await?;
         let user = self.resolve_user(actor, user).await?;
+        if user.login_type == LoginType::Oidc && self.organization_sync_enabled().await? {
+            return Err(DomainError::bad_request(
+                "Organization sync is enabled for OIDC users, meaning manual organization assignment is not allowed for this user. Have the user re-login to refresh their organizations.",
+                format!(
+                    "User {} is an OIDC user and organization sync is enabled. Ask an administrator to resolve the membership in your external IDP.",
+                    user.username.as_str()
+                ),
+            ));
+        }
         let implied = RoleIdentifier::org(roles::ORG_MEMBER, org.id.as_uuid());
         let may_assign = actor.can(
             Action::Assign,
@@ -170,6 +179,12 @@ impl Services {
         requested: Vec<String>,
     ) -> DomainResult<OrganizationMember> {
         let (org, user) = self.resolve_member_target(actor, org, user).await?;
+        if user.login_type == LoginType::Oidc && self.role_sync_enabled(org.id).await? {
+            return Err(DomainError::bad_request(
+                "Cannot modify roles for OIDC users when role sync is enabled. This organization member's roles are managed by the identity provider. Have the user re-login to refresh their roles.",
+                "'User Role Field' is set in the organization settings. Ask an administrator to adjust or disable these settings.",
+            ));
+        }
         if user.id == actor.user.id {
             return Err(DomainError::bad_request(
                 "You cannot change your own organization roles.",
