@@ -2,6 +2,8 @@
 //! and organization roles (Coder's `idpsync` settings). Stored as JSON documents,
 //! one per scope; the sign-in that applies them reads them afresh each time.
 
+pub mod plan;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
