@@ -217,3 +217,109 @@ on_both_backends! {
         Ok(())
     }
 }
+
+/// The names of `group`'s members.
+async fn group_members(
+    app: &TestApp,
+    token: &str,
+    org: &str,
+    group: &str,
+) -> anyhow::Result<Vec<String>> {
+    let reply = app
+        .get(
+            &format!("/api/v2/organizations/{org}/groups/{group}"),
+            Some(token),
+        )
+        .await?;
+    Ok(reply.body["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["username"].as_str().map(str::to_owned))
+        .collect())
+}
+
+on_both_backends! {
+    async fn sign_in_sync_follows_the_claims_and_unfollows_them(app: TestApp) {
+        let owner = app.owner().await?;
+        let token = Some(owner.token.as_str());
+        let coder = org_id(&app, &owner.token, "coder").await?;
+        let acme = app.post("/api/v2/organizations", token, json!({"name": "acme"})).await?.body["id"].as_str().unwrap_or_default().to_owned();
+        app.post("/api/v2/organizations", token, json!({"name": "globex"})).await?;
+        for (org, name) in [("coder", "devs"), ("coder", "ops"), ("acme", "eng")] {
+            let made = app.post(&format!("/api/v2/organizations/{org}/groups"), token, json!({"name": name})).await?;
+            assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+        }
+        let eng = app.get("/api/v2/organizations/acme/groups/eng", token).await?.body["id"].as_str().unwrap_or_default().to_owned();
+        app.post("/api/v2/organizations/acme/members/roles", token, json!({"name": "reviewer"})).await?;
+        let sso = app.post("/api/v2/users", token, json!({
+            "email": "sso@example.com", "username": "sso", "login_type": "oidc", "organization_ids": [coder],
+        })).await?;
+        let sso_id = sso.body["id"].as_str().unwrap_or_default().to_owned();
+        let ops = app.get("/api/v2/organizations/coder/groups/ops", token).await?.body["id"].as_str().unwrap_or_default().to_owned();
+        app.patch(&format!("/api/v2/groups/{ops}"), token, json!({"add_users": [sso_id]})).await?;
+
+        for (path, body) in [
+            (ORG_SYNC.to_owned(), json!({"field": "orgs", "mapping": {"acme-team": [acme]}, "organization_assign_default": true})),
+            (GROUP_SYNC.to_owned(), json!({"field": "groups", "regex_filter": "^(devs|new-.*)$", "auto_create_missing_groups": true})),
+            ("/api/v2/organizations/acme/settings/idpsync/groups".to_owned(), json!({"field": "groups", "mapping": {"engineering": [eng]}})),
+            ("/api/v2/organizations/acme/settings/idpsync/roles".to_owned(), json!({"field": "roles", "mapping": {"lead": ["organization-admin"]}})),
+        ] {
+            let set = app.patch(&path, token, body).await?;
+            assert_eq!(set.status, StatusCode::OK, "{path}: {set:?}");
+        }
+
+        let services = app.services();
+        let system = services.authenticate(&owner.token).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let user = services.get_user(&system, "sso").await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let claims = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let report = services.sync_from_claims(&user, &claims(json!({
+            "orgs": ["acme-team", "unknown"],
+            "groups": ["devs", "new-team", "engineering", "ops-x"],
+            "roles": ["lead", "reviewer", "bogus"],
+        }))).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert!(report.skipped.is_empty(), "{report:?}");
+
+        let orgs = app.get("/api/v2/users/sso/organizations", token).await?;
+        let mut names: Vec<&str> = orgs.body.as_array().into_iter().flatten().filter_map(|o| o["name"].as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["acme", "coder"], "mapped organization joined, the default kept");
+        assert_eq!(group_members(&app, &owner.token, "coder", "devs").await?, ["sso"]);
+        assert_eq!(group_members(&app, &owner.token, "coder", "ops").await?, Vec::<String>::new(), "a manual group the claims do not name is left");
+        let created = app.get("/api/v2/organizations/coder/groups/new-team", token).await?;
+        assert_eq!((created.status, created.body["source"].as_str()), (StatusCode::OK, Some("oidc")), "{created:?}");
+        assert_eq!(group_members(&app, &owner.token, "acme", "eng").await?, ["sso"]);
+        let member = app.get("/api/v2/organizations/acme/members/sso", token).await?;
+        let mut roles: Vec<&str> = member.body["roles"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str()).collect();
+        roles.sort_unstable();
+        assert_eq!(roles, ["organization-admin", "reviewer"], "{member:?}");
+        let audit = app.get("/api/v2/audit?limit=20", token).await?;
+        let by_sync = audit.body["audit_logs"].as_array().into_iter().flatten()
+            .filter(|e| e["additional_fields"]["automatic_subsystem"] == "idp_sync").count();
+        assert_eq!(by_sync, report.changes, "every change audited as made by the sync");
+        assert!(report.changes >= 4, "{report:?}");
+
+        // A claim that does not parse changes nothing of its part.
+        let report = services.sync_from_claims(&user, &claims(json!({
+            "orgs": ["acme-team"], "groups": ["devs", "new-team", "engineering"], "roles": 5,
+        }))).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert_eq!(report.skipped.len(), 1, "{report:?}");
+        assert_eq!(report.changes, 0, "{report:?}");
+
+        // The provider drops the group and the role: the next sign-in removes them.
+        services.sync_from_claims(&user, &claims(json!({
+            "orgs": ["acme-team"], "groups": ["devs"],
+        }))).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        assert_eq!(group_members(&app, &owner.token, "acme", "eng").await?, Vec::<String>::new());
+        assert_eq!(group_members(&app, &owner.token, "coder", "new-team").await?, Vec::<String>::new());
+        let member = app.get("/api/v2/organizations/acme/members/sso", token).await?;
+        assert_eq!(member.body["roles"], json!([]), "a missing role claim strips the roles: {member:?}");
+
+        // And without the organization claim, only the default organization stays.
+        services.sync_from_claims(&user, &claims(json!({}))).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let orgs = app.get("/api/v2/users/sso/organizations", token).await?;
+        let names: Vec<&str> = orgs.body.as_array().into_iter().flatten().filter_map(|o| o["name"].as_str()).collect();
+        assert_eq!(names, ["coder"]);
+        Ok(())
+    }
+}

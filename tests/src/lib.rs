@@ -22,6 +22,7 @@ pub struct TestApp {
     common: warden::config::CommonArgs,
     args: warden::config::ServerArgs,
     db: TestDatabase,
+    services: warden_domain::Services,
 }
 
 /// Another server process on a [`TestApp`]'s database.
@@ -112,9 +113,11 @@ impl TestApp {
         adjust(&mut args);
         let app = warden::Application::build(&common, &args).await?;
         let base = format!("http://{}", app.address());
+        let services = app.services();
         tokio::spawn(app.run_until_stopped());
         Ok(Self {
             base,
+            services,
             backend,
             client: reqwest::Client::builder().build()?,
             common,
@@ -126,6 +129,12 @@ impl TestApp {
     /// The database behind the server.
     pub fn database(&self) -> &TestDatabase {
         &self.db
+    }
+
+    /// The server's own use cases (same caches): for what no route triggers on its
+    /// own yet (IdP sync runs at OIDC sign-in).
+    pub fn services(&self) -> warden_domain::Services {
+        self.services.clone()
     }
 
     /// Starts another server on the same database with the same flags, as a second

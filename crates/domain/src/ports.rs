@@ -437,6 +437,23 @@ pub trait IdpSyncRepo: Send + Sync {
         now: OffsetDateTime,
         change: SyncSettingsChange,
     ) -> RepoResult<serde_json::Value>;
+    /// What the group and role planners need of `orgs` for `user`: each
+    /// organization's groups (Everyone excluded) and custom role names, and the user's
+    /// explicit group memberships there.
+    async fn sync_state(
+        &self,
+        user: UserId,
+        orgs: Vec<OrganizationId>,
+    ) -> RepoResult<crate::idp_sync::plan::SyncState>;
+    /// Applies a sync in one transaction, with its audit records: joins and leaves
+    /// organizations, creates groups, sets the explicit groups and the roles of each
+    /// organization named. Organizations and groups deleted meanwhile are skipped.
+    async fn apply(
+        &self,
+        user: UserId,
+        changes: crate::idp_sync::plan::SyncChanges,
+        now: OffsetDateTime,
+    ) -> RepoResult<()>;
 }
 
 /// Users' Git SSH keys.

@@ -102,6 +102,7 @@ pub struct Application {
     replica: replica::Registration,
     metrics: Option<metrics::MetricsServer>,
     db: Database,
+    services: Services,
 }
 
 impl Application {
@@ -124,6 +125,7 @@ impl Application {
         oauth2_config.device_code_lifetime =
             std::time::Duration::from_secs(args.oauth2_device_code_lifetime);
         let repos = Repositories::new(&db);
+        let services = services(&db);
         let state = web::Data::new(AppState {
             oauth2: oauth2_provider(&db, oauth2_config),
             registration_limiter: SharedLimit::new(
@@ -140,7 +142,7 @@ impl Application {
                 args.oauth2_device_verify_rate_limit,
                 MINUTE,
             ),
-            services: services(&db),
+            services: services.clone(),
             config: HttpConfig {
                 secure_cookies: access_url.starts_with("https://"),
                 access_url,
@@ -171,6 +173,7 @@ impl Application {
             replica,
             metrics,
             db,
+            services,
         })
     }
 
@@ -182,6 +185,12 @@ impl Application {
     /// Where the server listens.
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The use cases this server runs, sharing its caches: for an embedding process
+    /// (or a test) that calls what no route triggers on its own.
+    pub fn services(&self) -> Services {
+        self.services.clone()
     }
 
     /// Where Prometheus metrics are served, when they are.

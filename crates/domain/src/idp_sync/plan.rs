@@ -217,6 +217,45 @@ pub fn expected_roles(
     Ok(Some(expected.into_iter().collect()))
 }
 
+/// What storage reports for planning groups and roles in some organizations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncState {
+    /// Each organization's groups, Everyone excluded.
+    pub groups: BTreeMap<OrganizationId, Vec<GroupRef>>,
+    /// The user's explicit group memberships, per organization.
+    pub memberships: BTreeMap<OrganizationId, BTreeSet<GroupId>>,
+    /// Each organization's custom role names.
+    pub custom_roles: BTreeMap<OrganizationId, Vec<String>>,
+    /// Each organization's stored group and role sync settings (absent: never set).
+    pub group_settings: BTreeMap<OrganizationId, Value>,
+    pub role_settings: BTreeMap<OrganizationId, Value>,
+}
+
+/// A sync to apply, all in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct SyncChanges {
+    /// Organizations to join (with no roles).
+    pub join: Vec<OrganizationId>,
+    /// Organizations to leave (with their groups and roles).
+    pub leave: Vec<OrganizationId>,
+    /// Per organization: exactly these explicit groups, after creating `create`.
+    pub groups: Vec<(OrganizationId, GroupPlan)>,
+    /// Per organization: exactly these roles.
+    pub roles: Vec<(OrganizationId, Vec<String>)>,
+    /// What the sync did, one record per change, made by the sync.
+    pub audit: Vec<crate::model::AuditEntry>,
+}
+
+impl SyncChanges {
+    /// Whether applying changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.join.is_empty()
+            && self.leave.is_empty()
+            && self.groups.is_empty()
+            && self.roles.is_empty()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a test failing to plan is the test failing
 mod tests {

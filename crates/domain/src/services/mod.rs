@@ -7,6 +7,7 @@ pub mod auth;
 pub mod git_ssh_keys;
 pub mod groups;
 pub mod idp_sync;
+pub mod idp_sync_run;
 pub mod members;
 pub mod organizations;
 pub mod pagination;

@@ -253,6 +253,125 @@ impl crate::ports::IdpSyncRepo for FakeStore {
         state.audit.push(audit);
         Ok(new)
     }
+
+    async fn sync_state(
+        &self,
+        user: UserId,
+        orgs: Vec<OrganizationId>,
+    ) -> RepoResult<crate::idp_sync::plan::SyncState> {
+        use crate::idp_sync::SyncScope;
+        let state = self.state();
+        let mut out = crate::idp_sync::plan::SyncState::default();
+        for org in orgs {
+            for (group, members) in state
+                .groups
+                .iter()
+                .filter(|(g, _)| g.organization_id == org)
+            {
+                if group.id.as_uuid() == org.as_uuid() {
+                    continue;
+                }
+                out.groups
+                    .entry(org)
+                    .or_default()
+                    .push(crate::idp_sync::plan::GroupRef {
+                        id: group.id,
+                        name: group.name.clone(),
+                    });
+                if members.contains(&user) {
+                    out.memberships.entry(org).or_default().insert(group.id);
+                }
+            }
+            out.custom_roles.insert(
+                org,
+                state
+                    .roles
+                    .iter()
+                    .filter(|r| r.organization_id == org)
+                    .map(|r| r.name.clone())
+                    .collect(),
+            );
+            for (scope, into) in [
+                (SyncScope::Groups(org), &mut out.group_settings),
+                (SyncScope::Roles(org), &mut out.role_settings),
+            ] {
+                if let Some(settings) = state.idp_sync.get(&scope) {
+                    into.insert(org, settings.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn apply(
+        &self,
+        user: UserId,
+        changes: crate::idp_sync::plan::SyncChanges,
+        now: OffsetDateTime,
+    ) -> RepoResult<()> {
+        let mut state = self.state();
+        for org in changes.join {
+            state.members.push(OrganizationMember {
+                organization_id: org,
+                user_id: user,
+                roles: Vec::new(),
+                custom_role_display_names: BTreeMap::new(),
+                created_at: now,
+                updated_at: now,
+            });
+        }
+        for org in changes.leave {
+            state
+                .members
+                .retain(|m| !(m.organization_id == org && m.user_id == user));
+            for (group, members) in &mut state.groups {
+                if group.organization_id == org {
+                    members.retain(|m| *m != user);
+                }
+            }
+        }
+        for (org, plan) in changes.groups {
+            let mut wanted = plan.groups.clone();
+            for name in plan.create {
+                let id = crate::ids::GroupId::new_random();
+                state.groups.push((
+                    crate::model::Group {
+                        id,
+                        organization_id: org,
+                        name,
+                        display_name: String::new(),
+                        avatar_url: String::new(),
+                        quota_allowance: 0,
+                        source: crate::model::GroupSource::Oidc,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                    Vec::new(),
+                ));
+                wanted.insert(id);
+            }
+            for (group, members) in &mut state.groups {
+                if group.organization_id != org || group.id.as_uuid() == org.as_uuid() {
+                    continue;
+                }
+                members.retain(|m| *m != user);
+                if wanted.contains(&group.id) {
+                    members.push(user);
+                }
+            }
+        }
+        for (org, roles) in changes.roles {
+            if let Some(m) = state
+                .members
+                .iter_mut()
+                .find(|m| m.organization_id == org && m.user_id == user)
+            {
+                m.roles = roles;
+            }
+        }
+        state.audit.extend(changes.audit);
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -3,17 +3,26 @@
 
 use async_trait::async_trait;
 use diesel::prelude::*;
+use std::collections::BTreeSet;
 use time::OffsetDateTime;
+
 use warden_domain::RepoError;
 use warden_domain::idp_sync::SyncScope;
+use warden_domain::idp_sync::plan::{GroupRef, SyncChanges, SyncState};
+use warden_domain::ids::{GroupId, OrganizationId, UserId};
+use warden_domain::model::{Group, GroupSource};
 use warden_domain::ports::{IdpSyncRepo, RepoResult, SyncSettingsChange};
 
 use crate::changes::Touched;
 use crate::db::{AnyConnection, Database, text_lock_key};
 use crate::error::map_diesel;
-use crate::repos::insert_audit;
-use crate::rows::to_db;
-use crate::schema::idp_sync_settings;
+use crate::repos::members::{touch_group, touch_groups_left};
+use crate::repos::{IN_CHUNK, insert_audit};
+use crate::rows::{GroupRow, parse_uuid, to_db};
+use crate::schema::{
+    custom_roles, group_members, groups, idp_sync_settings, lower, organization_member_roles,
+    organization_members, organizations,
+};
 
 /// IdP sync settings on PostgreSQL or SQLite.
 #[derive(Debug, Clone)]
@@ -105,4 +114,214 @@ impl IdpSyncRepo for DieselIdpSyncRepo {
             })
             .await
     }
+
+    async fn sync_state(&self, user: UserId, orgs: Vec<OrganizationId>) -> RepoResult<SyncState> {
+        self.db
+            .run(move |conn| {
+                let mut state = SyncState::default();
+                let user = user.to_string();
+                for chunk in orgs.chunks(IN_CHUNK) {
+                    let ids: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+                    let groups: Vec<(String, String, String)> = groups::table
+                        .filter(groups::organization_id.eq_any(&ids))
+                        .filter(groups::id.ne(groups::organization_id))
+                        .select((groups::organization_id, groups::id, groups::name))
+                        .load(conn)
+                        .map_err(map_diesel)?;
+                    for (org, id, name) in groups {
+                        state
+                            .groups
+                            .entry(OrganizationId(parse_uuid("organization id", &org)?))
+                            .or_default()
+                            .push(GroupRef {
+                                id: GroupId(parse_uuid("group id", &id)?),
+                                name,
+                            });
+                    }
+                    let memberships: Vec<(String, String)> = group_members::table
+                        .filter(group_members::user_id.eq(&user))
+                        .filter(group_members::organization_id.eq_any(&ids))
+                        .select((group_members::organization_id, group_members::group_id))
+                        .load(conn)
+                        .map_err(map_diesel)?;
+                    for (org, id) in memberships {
+                        state
+                            .memberships
+                            .entry(OrganizationId(parse_uuid("organization id", &org)?))
+                            .or_default()
+                            .insert(GroupId(parse_uuid("group id", &id)?));
+                    }
+                    let roles: Vec<(String, String)> = custom_roles::table
+                        .filter(custom_roles::organization_id.eq_any(&ids))
+                        .select((custom_roles::organization_id, custom_roles::name))
+                        .load(conn)
+                        .map_err(map_diesel)?;
+                    for (org, name) in roles {
+                        state
+                            .custom_roles
+                            .entry(OrganizationId(parse_uuid("organization id", &org)?))
+                            .or_default()
+                            .push(name);
+                    }
+                    for org in chunk {
+                        for (scope, into) in [
+                            (SyncScope::Groups(*org), &mut state.group_settings),
+                            (SyncScope::Roles(*org), &mut state.role_settings),
+                        ] {
+                            if let Some((settings, _)) = load(conn, &key(scope))? {
+                                into.insert(*org, settings);
+                            }
+                        }
+                    }
+                }
+                Ok(state)
+            })
+            .await
+    }
+
+    async fn apply(
+        &self,
+        user: UserId,
+        changes: SyncChanges,
+        now: OffsetDateTime,
+    ) -> RepoResult<()> {
+        self.db
+            .write_touching(Touched::Everything, move |conn| {
+                let uid = user.to_string();
+                for org in &changes.join {
+                    let exists: bool = diesel::select(diesel::dsl::exists(
+                        organizations::table.find(org.to_string()),
+                    ))
+                    .get_result(conn)
+                    .map_err(map_diesel)?;
+                    let member: bool = diesel::select(diesel::dsl::exists(
+                        organization_members::table.find((org.to_string(), &uid)),
+                    ))
+                    .get_result(conn)
+                    .map_err(map_diesel)?;
+                    if exists && !member {
+                        diesel::insert_into(organization_members::table)
+                            .values((
+                                organization_members::organization_id.eq(org.to_string()),
+                                organization_members::user_id.eq(&uid),
+                                organization_members::created_at.eq(to_db(now)),
+                                organization_members::updated_at.eq(to_db(now)),
+                            ))
+                            .execute(conn)
+                            .map_err(map_diesel)?;
+                    }
+                }
+                for org in &changes.leave {
+                    touch_groups_left(conn, *org, user, now)?;
+                    diesel::delete(organization_members::table.find((org.to_string(), &uid)))
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                }
+                for (org, plan) in &changes.groups {
+                    let oid = org.to_string();
+                    let mut wanted: BTreeSet<String> =
+                        plan.groups.iter().map(ToString::to_string).collect();
+                    for name in &plan.create {
+                        wanted.insert(group_named(conn, *org, name, now)?);
+                    }
+                    let current: BTreeSet<String> = group_members::table
+                        .filter(group_members::user_id.eq(&uid))
+                        .filter(group_members::organization_id.eq(&oid))
+                        .select(group_members::group_id)
+                        .load::<String>(conn)
+                        .map_err(map_diesel)?
+                        .into_iter()
+                        .collect();
+                    // In id order, as every group writer locks them.
+                    let touched: BTreeSet<&String> =
+                        wanted.symmetric_difference(&current).collect();
+                    for gid in touched {
+                        if !touch_group(conn, gid, now)? {
+                            continue; // deleted meanwhile
+                        }
+                        if wanted.contains(gid) {
+                            diesel::insert_into(group_members::table)
+                                .values((
+                                    group_members::group_id.eq(gid),
+                                    group_members::organization_id.eq(&oid),
+                                    group_members::user_id.eq(&uid),
+                                ))
+                                .execute(conn)
+                                .map_err(map_diesel)?;
+                        } else {
+                            diesel::delete(group_members::table.find((gid, &uid)))
+                                .execute(conn)
+                                .map_err(map_diesel)?;
+                        }
+                    }
+                }
+                for (org, roles) in &changes.roles {
+                    let oid = org.to_string();
+                    let touched = diesel::update(organization_members::table.find((&oid, &uid)))
+                        .set(organization_members::updated_at.eq(to_db(now)))
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                    if touched == 0 {
+                        continue; // left the organization meanwhile
+                    }
+                    diesel::delete(
+                        organization_member_roles::table
+                            .filter(organization_member_roles::organization_id.eq(&oid))
+                            .filter(organization_member_roles::user_id.eq(&uid)),
+                    )
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                    for role in roles {
+                        diesel::insert_into(organization_member_roles::table)
+                            .values((
+                                organization_member_roles::organization_id.eq(&oid),
+                                organization_member_roles::user_id.eq(&uid),
+                                organization_member_roles::role_name.eq(role),
+                            ))
+                            .execute(conn)
+                            .map_err(map_diesel)?;
+                    }
+                }
+                for audit in &changes.audit {
+                    insert_audit(conn, audit)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// The ID of the group `name` of `org`, creating it (`source: oidc`) if there is none.
+fn group_named(
+    conn: &mut AnyConnection,
+    org: OrganizationId,
+    name: &str,
+    now: OffsetDateTime,
+) -> Result<String, RepoError> {
+    let existing: Option<String> = groups::table
+        .filter(groups::organization_id.eq(org.to_string()))
+        .filter(lower(groups::name).eq(name.to_lowercase()))
+        .select(groups::id)
+        .first(conn)
+        .optional()
+        .map_err(map_diesel)?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let group = Group {
+        id: GroupId::new_random(),
+        organization_id: org,
+        name: name.to_owned(),
+        display_name: String::new(),
+        avatar_url: String::new(),
+        quota_allowance: 0,
+        source: GroupSource::Oidc,
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(groups::table)
+        .values(GroupRow::from_entity(&group))
+        .execute(conn)
+        .map_err(map_diesel)?;
+    Ok(group.id.to_string())
 }

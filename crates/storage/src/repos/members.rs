@@ -42,28 +42,39 @@ pub(crate) fn touch_groups_left(
         .map_err(map_diesel)?;
     left.sort();
     for gid in left {
-        let uuid: uuid::Uuid = parse_uuid("group id", &gid)?;
-        lock(conn, lock_key(3, &[uuid]))?;
-        let version: Option<PrimitiveDateTime> = groups::table
-            .find(&gid)
-            .select(groups::updated_at)
-            .first(conn)
-            .optional()
-            .map_err(map_diesel)?;
-        let Some(version) = version.map(from_db) else {
-            continue;
-        };
-        let stamp = if now > version {
-            now
-        } else {
-            version + Duration::microseconds(1)
-        };
-        diesel::update(groups::table.find(&gid))
-            .set(groups::updated_at.eq(to_db(stamp)))
-            .execute(conn)
-            .map_err(map_diesel)?;
+        touch_group(conn, &gid, now)?;
     }
     Ok(())
+}
+
+/// Locks a group as the group writers lock it and moves its version (`updated_at`)
+/// past `now` and past its last version; `false` if the group is gone.
+pub(crate) fn touch_group(
+    conn: &mut AnyConnection,
+    gid: &str,
+    now: OffsetDateTime,
+) -> Result<bool, RepoError> {
+    let uuid: uuid::Uuid = parse_uuid("group id", gid)?;
+    lock(conn, lock_key(3, &[uuid]))?;
+    let version: Option<PrimitiveDateTime> = groups::table
+        .find(gid)
+        .select(groups::updated_at)
+        .first(conn)
+        .optional()
+        .map_err(map_diesel)?;
+    let Some(version) = version.map(from_db) else {
+        return Ok(false);
+    };
+    let stamp = if now > version {
+        now
+    } else {
+        version + Duration::microseconds(1)
+    };
+    diesel::update(groups::table.find(gid))
+        .set(groups::updated_at.eq(to_db(stamp)))
+        .execute(conn)
+        .map_err(map_diesel)?;
+    Ok(true)
 }
 
 /// Memberships on PostgreSQL or SQLite.
