@@ -31,6 +31,9 @@ pub enum BenchTask {
     /// Warden's RBAC engine against a Rego transcription of the same rules (regorus),
     /// on Coder's benchmark cases; the last line is the geomean summary.
     Rbac,
+    /// IdP sync at sign-in: 200 group claims across 20 organizations, on both engines
+    /// (the `idp_sync` example of the `warden` crate, release build).
+    IdpSync,
     /// The members API at scale (100 000 users, 1 000 groups) on SQLite and PostgreSQL.
     Members {
         #[arg(long, default_value_t = 100_000)]
@@ -94,6 +97,9 @@ impl Engines {
 pub fn run(task: BenchTask) -> anyhow::Result<()> {
     match task {
         BenchTask::Rbac => crate::cargo(&["bench", "-p", "warden-rbac", "--bench", "rbac"]),
+        BenchTask::IdpSync => {
+            crate::cargo(&["run", "--release", "-p", "warden", "--example", "idp_sync"])
+        }
         BenchTask::Http {
             duration,
             connections,

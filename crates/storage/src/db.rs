@@ -642,6 +642,20 @@ pub fn lock(conn: &mut AnyConnection, key: i64) -> Result<(), RepoError> {
     }
 }
 
+/// Takes several [`lock`]s in the order given, in one round trip on PostgreSQL.
+pub fn lock_all(conn: &mut AnyConnection, keys: &[i64]) -> Result<(), RepoError> {
+    match conn {
+        AnyConnection::Postgresql(c) if !keys.is_empty() => {
+            let statements: String = keys
+                .iter()
+                .map(|key| format!("SELECT pg_advisory_xact_lock({key});"))
+                .collect();
+            c.batch_execute(&statements).map_err(map_diesel)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Listens for other replicas' writes on PostgreSQL and records what each touched.
 /// Polls the socket every few milliseconds (no queries); reconnects on error, retiring
 /// everything then, since notifications may have been missed. Ends when the database

@@ -22,7 +22,8 @@ const SUBSYSTEM: &str = "idp_sync";
 pub struct SyncReport {
     /// Parts skipped because their claim did not parse.
     pub skipped: Vec<Skipped>,
-    /// Changes applied (one per audit record).
+    /// Audit records written: one per organization joined or left, and one per
+    /// membership whose groups or roles changed.
     pub changes: usize,
 }
 
@@ -103,6 +104,8 @@ impl Services {
             .collect();
         let (no_groups, no_roles) = (Vec::new(), Vec::new());
         for org in orgs {
+            // One record per membership changed: its groups and its roles.
+            let mut entry: Option<AuditEntry> = None;
             let groups: GroupSyncSettings = parse_or_default(state.group_settings.get(&org))?;
             let org_groups = state.groups.get(&org).unwrap_or(&no_groups);
             match expected_groups(org, &groups, claims, org_groups) {
@@ -119,13 +122,11 @@ impl Services {
                         let mut after = names(&plan.groups);
                         after.extend(plan.create.iter().cloned());
                         after.sort();
-                        changes
-                            .audit
-                            .push(record(AuditAction::Write, org).with_change(
-                                "groups",
-                                names(&before),
-                                after,
-                            ));
+                        entry = Some(
+                            entry
+                                .unwrap_or_else(|| record(AuditAction::Write, org))
+                                .with_change("groups", names(&before), after),
+                        );
                         changes.groups.push((org, plan));
                     }
                 }
@@ -142,19 +143,18 @@ impl Services {
                         .map(|r| r.iter().cloned().collect())
                         .unwrap_or_default();
                     if expected != before {
-                        changes
-                            .audit
-                            .push(record(AuditAction::Write, org).with_change(
-                                "roles",
-                                before,
-                                expected.clone(),
-                            ));
+                        entry = Some(
+                            entry
+                                .unwrap_or_else(|| record(AuditAction::Write, org))
+                                .with_change("roles", before, expected.clone()),
+                        );
                         changes.roles.push((org, expected));
                     }
                 }
                 Ok(None) => {}
                 Err(skipped) => report.skipped.push(skipped),
             }
+            changes.audit.extend(entry);
         }
 
         report.changes = changes.audit.len();

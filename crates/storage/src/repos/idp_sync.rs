@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use diesel::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use time::OffsetDateTime;
 
 use warden_domain::RepoError;
@@ -16,7 +16,7 @@ use warden_domain::ports::{IdpSyncRepo, RepoResult, SyncSettingsChange};
 use crate::changes::Touched;
 use crate::db::{AnyConnection, Database, text_lock_key};
 use crate::error::map_diesel;
-use crate::repos::members::{touch_group, touch_groups_left};
+use crate::repos::members::{touch_groups, touch_groups_left};
 use crate::repos::{IN_CHUNK, insert_audit};
 use crate::rows::{GroupRow, parse_uuid, to_db};
 use crate::schema::{
@@ -163,15 +163,30 @@ impl IdpSyncRepo for DieselIdpSyncRepo {
                             .or_default()
                             .push(name);
                     }
+                    let mut scopes = BTreeMap::new();
                     for org in chunk {
-                        for (scope, into) in [
-                            (SyncScope::Groups(*org), &mut state.group_settings),
-                            (SyncScope::Roles(*org), &mut state.role_settings),
-                        ] {
-                            if let Some((settings, _)) = load(conn, &key(scope))? {
-                                into.insert(*org, settings);
-                            }
-                        }
+                        scopes.insert(key(SyncScope::Groups(*org)), (*org, true));
+                        scopes.insert(key(SyncScope::Roles(*org)), (*org, false));
+                    }
+                    let keys: Vec<&String> = scopes.keys().collect();
+                    let stored: Vec<(String, String)> = idp_sync_settings::table
+                        .filter(idp_sync_settings::scope.eq_any(&keys))
+                        .select((idp_sync_settings::scope, idp_sync_settings::settings))
+                        .load(conn)
+                        .map_err(map_diesel)?;
+                    for (scope, settings) in stored {
+                        let Some((org, groups)) = scopes.get(&scope) else {
+                            continue;
+                        };
+                        let settings = serde_json::from_str(&settings).map_err(|e| {
+                            RepoError::Internal(format!("stored IdP sync settings: {e}"))
+                        })?;
+                        let into = if *groups {
+                            &mut state.group_settings
+                        } else {
+                            &mut state.role_settings
+                        };
+                        into.insert(*org, settings);
                     }
                 }
                 Ok(state)
@@ -217,71 +232,99 @@ impl IdpSyncRepo for DieselIdpSyncRepo {
                         .execute(conn)
                         .map_err(map_diesel)?;
                 }
+                // Groups of every organization at once: what the user should be in,
+                // what they are in, and the difference, in a few statements.
+                let mut wanted = BTreeSet::new();
                 for (org, plan) in &changes.groups {
-                    let oid = org.to_string();
-                    let mut wanted: BTreeSet<String> =
-                        plan.groups.iter().map(ToString::to_string).collect();
+                    wanted.extend(plan.groups.iter().map(ToString::to_string));
                     for name in &plan.create {
                         wanted.insert(group_named(conn, *org, name, now)?);
                     }
-                    let current: BTreeSet<String> = group_members::table
-                        .filter(group_members::user_id.eq(&uid))
-                        .filter(group_members::organization_id.eq(&oid))
-                        .select(group_members::group_id)
-                        .load::<String>(conn)
-                        .map_err(map_diesel)?
-                        .into_iter()
-                        .collect();
-                    // In id order, as every group writer locks them.
-                    let touched: BTreeSet<&String> =
-                        wanted.symmetric_difference(&current).collect();
-                    for gid in touched {
-                        if !touch_group(conn, gid, now)? {
-                            continue; // deleted meanwhile
-                        }
-                        if wanted.contains(gid) {
-                            diesel::insert_into(group_members::table)
-                                .values((
-                                    group_members::group_id.eq(gid),
-                                    group_members::organization_id.eq(&oid),
-                                    group_members::user_id.eq(&uid),
-                                ))
-                                .execute(conn)
-                                .map_err(map_diesel)?;
-                        } else {
-                            diesel::delete(group_members::table.find((gid, &uid)))
-                                .execute(conn)
-                                .map_err(map_diesel)?;
-                        }
-                    }
                 }
-                for (org, roles) in &changes.roles {
-                    let oid = org.to_string();
-                    let touched = diesel::update(organization_members::table.find((&oid, &uid)))
-                        .set(organization_members::updated_at.eq(to_db(now)))
+                let synced: Vec<String> =
+                    changes.groups.iter().map(|(o, _)| o.to_string()).collect();
+                let mut current = BTreeSet::new();
+                for chunk in synced.chunks(IN_CHUNK) {
+                    current.extend(
+                        group_members::table
+                            .filter(group_members::user_id.eq(&uid))
+                            .filter(group_members::organization_id.eq_any(chunk))
+                            .select(group_members::group_id)
+                            .load::<String>(conn)
+                            .map_err(map_diesel)?,
+                    );
+                }
+                let touched: BTreeSet<String> =
+                    wanted.symmetric_difference(&current).cloned().collect();
+                // Groups deleted meanwhile are skipped.
+                let present = touch_groups(conn, &touched, now)?;
+                let joins: Vec<&String> = present.iter().filter(|g| wanted.contains(*g)).collect();
+                for chunk in joins.chunks(IN_CHUNK) {
+                    // One statement for the lot: the rows come from the groups.
+                    diesel::insert_into(group_members::table)
+                        .values(groups::table.filter(groups::id.eq_any(chunk)).select((
+                            groups::id,
+                            groups::organization_id,
+                            uid.as_str().into_sql::<diesel::sql_types::Text>(),
+                        )))
+                        .into_columns((
+                            group_members::group_id,
+                            group_members::organization_id,
+                            group_members::user_id,
+                        ))
                         .execute(conn)
                         .map_err(map_diesel)?;
-                    if touched == 0 {
-                        continue; // left the organization meanwhile
-                    }
+                }
+                let leaves: Vec<&String> =
+                    present.iter().filter(|g| !wanted.contains(*g)).collect();
+                for chunk in leaves.chunks(IN_CHUNK) {
                     diesel::delete(
-                        organization_member_roles::table
-                            .filter(organization_member_roles::organization_id.eq(&oid))
-                            .filter(organization_member_roles::user_id.eq(&uid)),
+                        group_members::table
+                            .filter(group_members::user_id.eq(&uid))
+                            .filter(group_members::group_id.eq_any(chunk)),
                     )
                     .execute(conn)
                     .map_err(map_diesel)?;
-                    for role in roles {
-                        diesel::insert_into(organization_member_roles::table)
-                            .values((
-                                organization_member_roles::organization_id.eq(&oid),
-                                organization_member_roles::user_id.eq(&uid),
-                                organization_member_roles::role_name.eq(role),
-                            ))
-                            .execute(conn)
-                            .map_err(map_diesel)?;
-                    }
                 }
+
+                // Roles of every organization at once; memberships left meanwhile are
+                // skipped (the roles' foreign key would refuse them).
+                let role_orgs: Vec<String> =
+                    changes.roles.iter().map(|(o, _)| o.to_string()).collect();
+                let mut members = BTreeSet::new();
+                for chunk in role_orgs.chunks(IN_CHUNK) {
+                    members.extend(
+                        organization_members::table
+                            .filter(organization_members::user_id.eq(&uid))
+                            .filter(organization_members::organization_id.eq_any(chunk))
+                            .select(organization_members::organization_id)
+                            .load::<String>(conn)
+                            .map_err(map_diesel)?,
+                    );
+                    diesel::update(
+                        organization_members::table
+                            .filter(organization_members::user_id.eq(&uid))
+                            .filter(organization_members::organization_id.eq_any(chunk)),
+                    )
+                    .set(organization_members::updated_at.eq(to_db(now)))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                    diesel::delete(
+                        organization_member_roles::table
+                            .filter(organization_member_roles::user_id.eq(&uid))
+                            .filter(organization_member_roles::organization_id.eq_any(chunk)),
+                    )
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+                }
+                let rows: Vec<(String, String)> = changes
+                    .roles
+                    .iter()
+                    .map(|(org, roles)| (org.to_string(), roles))
+                    .filter(|(oid, _)| members.contains(oid))
+                    .flat_map(|(oid, roles)| roles.iter().map(move |r| (oid.clone(), r.clone())))
+                    .collect();
+                insert_member_roles(conn, &uid, rows)?;
                 for audit in &changes.audit {
                     insert_audit(conn, audit)?;
                 }
@@ -324,4 +367,43 @@ fn group_named(
         .execute(conn)
         .map_err(map_diesel)?;
     Ok(group.id.to_string())
+}
+
+/// Inserts organization roles of one user: one statement on PostgreSQL (a row per
+/// array element), a statement per row on SQLite, where they cost no round trip.
+fn insert_member_roles(
+    conn: &mut AnyConnection,
+    user: &str,
+    rows: Vec<(String, String)>,
+) -> Result<(), RepoError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            let (orgs, roles): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
+            diesel::sql_query(
+                "INSERT INTO organization_member_roles (organization_id, user_id, role_name) \
+                 SELECT o, $1, r FROM unnest($2::text[], $3::text[]) AS t(o, r)",
+            )
+            .bind::<diesel::sql_types::Text, _>(user)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(orgs)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(roles)
+            .execute(pg)
+            .map_err(map_diesel)?;
+        }
+        AnyConnection::Sqlite(_) => {
+            for (org, role) in rows {
+                diesel::insert_into(organization_member_roles::table)
+                    .values((
+                        organization_member_roles::organization_id.eq(org),
+                        organization_member_roles::user_id.eq(user),
+                        organization_member_roles::role_name.eq(role),
+                    ))
+                    .execute(conn)
+                    .map_err(map_diesel)?;
+            }
+        }
+    }
+    Ok(())
 }
