@@ -17,7 +17,7 @@ use crate::changes::Touched;
 use crate::db::{AnyConnection, Database, text_lock_key};
 use crate::error::map_diesel;
 use crate::repos::members::{touch_groups, touch_groups_left};
-use crate::repos::{IN_CHUNK, insert_audit};
+use crate::repos::{IN_CHUNK, insert_audit, insert_audits};
 use crate::rows::{GroupRow, parse_uuid, to_db};
 use crate::schema::{
     custom_roles, group_members, groups, idp_sync_settings, lower, organization_member_roles,
@@ -325,9 +325,7 @@ impl IdpSyncRepo for DieselIdpSyncRepo {
                     .flat_map(|(oid, roles)| roles.iter().map(move |r| (oid.clone(), r.clone())))
                     .collect();
                 insert_member_roles(conn, &uid, rows)?;
-                for audit in &changes.audit {
-                    insert_audit(conn, audit)?;
-                }
+                insert_audits(conn, &changes.audit)?;
                 Ok(())
             })
             .await

@@ -35,3 +35,26 @@ pub(crate) fn insert_audit(conn: &mut AnyConnection, entry: &AuditEntry) -> Resu
         .map_err(map_diesel)?;
     Ok(())
 }
+
+/// Several audit records: one statement on PostgreSQL (a round trip each would
+/// dominate a sync that changes many memberships), one per record on SQLite, where
+/// statements cost no round trip.
+pub(crate) fn insert_audits(
+    conn: &mut AnyConnection,
+    entries: &[AuditEntry],
+) -> Result<(), RepoError> {
+    match conn {
+        AnyConnection::Postgresql(pg) if entries.len() > 1 => {
+            let rows: Vec<AuditRow> = entries.iter().map(AuditRow::from_entity).collect();
+            // 14 parameters a row, well under PostgreSQL's 65 535 per statement.
+            for chunk in rows.chunks(1_000) {
+                diesel::insert_into(audit_logs::table)
+                    .values(chunk)
+                    .execute(pg)
+                    .map_err(map_diesel)?;
+            }
+            Ok(())
+        }
+        _ => entries.iter().try_for_each(|e| insert_audit(conn, e)),
+    }
+}
