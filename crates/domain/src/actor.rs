@@ -94,6 +94,37 @@ impl Actor {
         }
     }
 
+    /// Refuses replacing the roles `current` with `wanted` unless the caller may
+    /// assign (for roles added) and unassign (for roles removed) on `assign_object`
+    /// (403), and may assign every role that changes (400, naming it): nobody grants
+    /// more than they hold. `identify` names a role in its scope.
+    pub fn require_role_change(
+        &self,
+        assign_object: &Object,
+        current: &[String],
+        wanted: &[String],
+        identify: impl Fn(&str) -> RoleIdentifier,
+    ) -> DomainResult<()> {
+        let added: Vec<&String> = wanted.iter().filter(|r| !current.contains(r)).collect();
+        let removed: Vec<&String> = current.iter().filter(|r| !wanted.contains(r)).collect();
+        if (!added.is_empty() && !self.can(Action::Assign, assign_object))
+            || (!removed.is_empty() && !self.can(Action::Unassign, assign_object))
+        {
+            return Err(DomainError::forbidden());
+        }
+        let mine = self.role_identifiers();
+        for role in added.into_iter().chain(removed) {
+            let target = identify(role);
+            if !roles::can_assign_role(&mine, &target) {
+                return Err(DomainError::bad_request(
+                    format!("not authorized to assign role {:?}", target.to_string()),
+                    "",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The role identifiers the caller holds (for role-assignment rules).
     pub fn role_identifiers(&self) -> Vec<RoleIdentifier> {
         self.subject.role_identifiers()

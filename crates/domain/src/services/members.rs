@@ -234,31 +234,12 @@ impl Services {
                 wanted.push(canonical);
             }
         }
-        let added: Vec<&String> = wanted
-            .iter()
-            .filter(|r| !current.roles.contains(r))
-            .collect();
-        let removed: Vec<&String> = current
-            .roles
-            .iter()
-            .filter(|r| !wanted.contains(r))
-            .collect();
-        let assign_object = Object::new(ResourceType::AssignOrgRole).in_org(org.id.as_uuid());
-        if (!added.is_empty() && !actor.can(Action::Assign, &assign_object))
-            || (!removed.is_empty() && !actor.can(Action::Unassign, &assign_object))
-        {
-            return Err(DomainError::forbidden());
-        }
-        let mine = actor.role_identifiers();
-        for role in added.iter().chain(removed.iter()) {
-            let target = RoleIdentifier::org(role.as_str(), org.id.as_uuid());
-            if !roles::can_assign_role(&mine, &target) {
-                return Err(DomainError::bad_request(
-                    format!("not authorized to assign role {:?}", target.to_string()),
-                    "",
-                ));
-            }
-        }
+        actor.require_role_change(
+            &Object::new(ResourceType::AssignOrgRole).in_org(org.id.as_uuid()),
+            &current.roles,
+            &wanted,
+            |role| RoleIdentifier::org(role, org.id.as_uuid()),
+        )?;
         let now = self.now();
         let audit = actor
             .audit(

@@ -161,21 +161,9 @@ impl Services {
             .credentials_by_email(user.email.as_str())
             .await?
             .hashed_password;
-        let matches = |candidate: &str| {
-            let hash = current.clone();
-            let candidate = candidate.to_owned();
-            let passwords = self.ports.passwords.clone();
-            async move {
-                match hash {
-                    Some(hash) => passwords.verify(&candidate, &hash).await,
-                    None => Ok(false),
-                }
-            }
-        };
+        let current = current.as_deref();
         if !req.old_password.is_empty()
-            && !matches(&req.old_password)
-                .await
-                .map_err(DomainError::Internal)?
+            && !self.password_matches(current, &req.old_password).await?
         {
             return Err(DomainError::Invalid {
                 message: "Old password is incorrect.".into(),
@@ -186,21 +174,13 @@ impl Services {
                 )],
             });
         }
-        if matches(password.expose())
-            .await
-            .map_err(DomainError::Internal)?
-        {
+        if self.password_matches(current, password.expose()).await? {
             return Err(DomainError::bad_request(
                 "New password cannot match old password.",
                 "",
             ));
         }
-        let hashed = self
-            .ports
-            .passwords
-            .hash(password.expose())
-            .await
-            .map_err(DomainError::Internal)?;
+        let hashed = self.hash_password(&password).await?;
         let now = self.now();
         let audit = actor
             .audit(
@@ -217,6 +197,19 @@ impl Services {
             .users
             .set_password(user.id, hashed, keep, now, audit)
             .await?)
+    }
+
+    /// Whether `candidate` is the password hashed as `hash` (none: no password).
+    async fn password_matches(&self, hash: Option<&str>, candidate: &str) -> DomainResult<bool> {
+        match hash {
+            Some(hash) => self
+                .ports
+                .passwords
+                .verify(candidate, hash)
+                .await
+                .map_err(DomainError::Internal),
+            None => Ok(false),
+        }
     }
 
     /// A user's roles; needs `read_personal` on the user.
@@ -269,30 +262,12 @@ impl Services {
                 wanted.push(name);
             }
         }
-        let added: Vec<&String> = wanted
-            .iter()
-            .filter(|r| !user.site_roles.contains(r))
-            .collect();
-        let removed: Vec<&String> = user
-            .site_roles
-            .iter()
-            .filter(|r| !wanted.contains(r))
-            .collect();
-        let site = Object::new(ResourceType::AssignRole);
-        if (!added.is_empty() && !actor.can(Action::Assign, &site))
-            || (!removed.is_empty() && !actor.can(Action::Unassign, &site))
-        {
-            return Err(DomainError::forbidden());
-        }
-        let mine = actor.role_identifiers();
-        for role in added.iter().chain(removed.iter()) {
-            if !roles::can_assign_role(&mine, &RoleIdentifier::site(role.as_str())) {
-                return Err(DomainError::bad_request(
-                    format!("not authorized to assign role {role:?}"),
-                    "",
-                ));
-            }
-        }
+        actor.require_role_change(
+            &Object::new(ResourceType::AssignRole),
+            &user.site_roles,
+            &wanted,
+            |role| RoleIdentifier::site(role),
+        )?;
         let now = self.now();
         let audit = actor
             .audit(

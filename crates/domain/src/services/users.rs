@@ -49,6 +49,15 @@ pub(crate) fn user_object(id: UserId) -> Object {
 }
 
 impl Services {
+    /// Hashes a new, policy-checked password for storage.
+    pub(crate) async fn hash_password(&self, password: &Password) -> DomainResult<String> {
+        self.ports
+            .passwords
+            .hash(password.expose())
+            .await
+            .map_err(DomainError::Internal)
+    }
+
     /// Whether the first user has been created.
     pub async fn first_user_exists(&self) -> DomainResult<bool> {
         Ok(self.ports.users.any_exists().await?)
@@ -72,12 +81,7 @@ impl Services {
             return Err(first_user_conflict());
         }
         let password = Password::parse_new(&req.password)?;
-        let hashed = self
-            .ports
-            .passwords
-            .hash(password.expose())
-            .await
-            .map_err(DomainError::Internal)?;
+        let hashed = self.hash_password(&password).await?;
         let now = self.now();
         let user = NewUser {
             id: UserId::new_random(),
@@ -203,13 +207,7 @@ impl Services {
         let hashed_password = match login_type {
             LoginType::Password => {
                 let password = Password::parse_new(&req.password)?;
-                Some(
-                    self.ports
-                        .passwords
-                        .hash(password.expose())
-                        .await
-                        .map_err(DomainError::Internal)?,
-                )
+                Some(self.hash_password(&password).await?)
             }
             LoginType::None | LoginType::Github | LoginType::Oidc => None,
             LoginType::Token | LoginType::OAuth2ProviderApp => {
