@@ -201,8 +201,6 @@ pub struct PoolUse {
     pub open: u32,
     /// Open connections not in use.
     pub idle: u32,
-    /// Whether every connection is taken (further queries queue).
-    pub exhausted: bool,
 }
 
 /// The database handle every repository shares. Cheap to clone.
@@ -324,7 +322,6 @@ impl Database {
             max: self.pool.max_size(),
             open: state.connections,
             idle: state.idle_connections,
-            exhausted: self.permits.available_permits() == 0,
         }
     }
 

@@ -47,6 +47,15 @@ fn invalid(validations: Vec<FieldError>) -> DomainError {
     }
 }
 
+/// A 400 naming every problem found, or nothing to complain about.
+fn refuse_any(validations: Vec<FieldError>) -> DomainResult<()> {
+    if validations.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(validations))
+    }
+}
+
 impl Services {
     /// The deployment's organization sync settings.
     pub async fn organization_sync_settings(
@@ -290,10 +299,7 @@ impl Services {
         &self,
         scope: SyncScope,
     ) -> DomainResult<T> {
-        match self.ports.idp_sync.get(scope).await? {
-            None => Ok(T::default()),
-            Some(stored) => Ok(parse(stored)?),
-        }
+        Ok(stored_or_default(self.ports.idp_sync.get(scope).await?)?)
     }
 
     /// Whether organization sync is on (its claim is set): memberships of OIDC users
@@ -353,10 +359,7 @@ impl Services {
                 scope,
                 now,
                 Box::new(move |stored| {
-                    let old: T = match stored {
-                        Some(stored) => parse(stored)?,
-                        None => T::default(),
-                    };
+                    let old: T = stored_or_default(stored)?;
                     let old_json = to_json(&old)?;
                     let new_json = to_json(&change(old))?;
                     for (field, value) in new_json.as_object().into_iter().flatten() {
@@ -388,11 +391,7 @@ impl Services {
                 Err(e) => return Err(e.into()),
             }
         }
-        if validations.is_empty() {
-            Ok(())
-        } else {
-            Err(invalid(validations))
-        }
+        refuse_any(validations)
     }
 
     /// Every mapped group must be a group of `org`.
@@ -429,11 +428,7 @@ impl Services {
                 )
             })
             .collect();
-        if validations.is_empty() {
-            Ok(())
-        } else {
-            Err(invalid(validations))
-        }
+        refuse_any(validations)
     }
 
     /// Every mapped role must be an organization role of `org` that can be assigned:
@@ -462,11 +457,7 @@ impl Services {
                 ));
             }
         }
-        if validations.is_empty() {
-            Ok(())
-        } else {
-            Err(invalid(validations))
-        }
+        refuse_any(validations)
     }
 }
 
@@ -483,6 +474,13 @@ fn check_regex(pattern: Option<&str>) -> DomainResult<()> {
 fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, RepoError> {
     serde_json::to_value(value)
         .map_err(|e| RepoError::Internal(format!("cannot encode IdP sync settings: {e}")))
+}
+
+/// Stored settings, or the defaults when they were never written.
+pub(crate) fn stored_or_default<T: DeserializeOwned + Default>(
+    stored: Option<serde_json::Value>,
+) -> Result<T, RepoError> {
+    stored.map_or_else(|| Ok(T::default()), parse)
 }
 
 fn parse<T: DeserializeOwned>(stored: serde_json::Value) -> Result<T, RepoError> {

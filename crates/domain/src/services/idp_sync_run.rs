@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::error::{DomainError, DomainResult};
+use crate::error::DomainResult;
 use crate::idp_sync::plan::{
     Claims, Skipped, SyncChanges, expected_groups, expected_organizations, expected_roles,
 };
@@ -13,6 +13,7 @@ use crate::idp_sync::{GroupSyncSettings, OrganizationSyncSettings, RoleSyncSetti
 use crate::ids::{GroupId, OrganizationId};
 use crate::model::{AuditAction, AuditEntry, User};
 use crate::services::Services;
+use crate::services::idp_sync::stored_or_default;
 
 /// The audit trail's name for changes made by IdP sync.
 const SUBSYSTEM: &str = "idp_sync";
@@ -25,17 +26,6 @@ pub struct SyncReport {
     /// Audit records written: one per organization joined or left, and one per
     /// membership whose groups or roles changed.
     pub changes: usize,
-}
-
-fn parse_or_default<T: serde::de::DeserializeOwned + Default>(
-    stored: Option<&serde_json::Value>,
-) -> DomainResult<T> {
-    match stored {
-        None => Ok(T::default()),
-        Some(value) => serde_json::from_value(value.clone()).map_err(|e| {
-            DomainError::Internal(format!("stored IdP sync settings do not parse: {e}"))
-        }),
-    }
 }
 
 impl Services {
@@ -93,7 +83,7 @@ impl Services {
         }
 
         let orgs: Vec<OrganizationId> = orgs.into_iter().collect();
-        let state = self
+        let mut state = self
             .ports
             .idp_sync
             .sync_state(user.id, orgs.clone())
@@ -106,7 +96,7 @@ impl Services {
         for org in orgs {
             // One record per membership changed: its groups and its roles.
             let mut entry: Option<AuditEntry> = None;
-            let groups: GroupSyncSettings = parse_or_default(state.group_settings.get(&org))?;
+            let groups: GroupSyncSettings = stored_or_default(state.group_settings.remove(&org))?;
             let org_groups = state.groups.get(&org).unwrap_or(&no_groups);
             match expected_groups(org, &groups, claims, org_groups) {
                 Ok(Some(plan)) => {
@@ -134,7 +124,7 @@ impl Services {
                 Err(skipped) => report.skipped.push(skipped),
             }
 
-            let roles: RoleSyncSettings = parse_or_default(state.role_settings.get(&org))?;
+            let roles: RoleSyncSettings = stored_or_default(state.role_settings.remove(&org))?;
             let custom = state.custom_roles.get(&org).unwrap_or(&no_roles);
             match expected_roles(org, &roles, claims, custom) {
                 Ok(Some(expected)) => {

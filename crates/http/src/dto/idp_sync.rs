@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-use warden_domain::idp_sync;
+use warden_domain::idp_sync::{self, MappingChange};
 
 /// `codersdk.OrganizationSyncSettings`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -159,21 +159,7 @@ pub struct PatchIdpSyncMappingRequest {
 
 impl PatchIdpSyncMappingRequest {
     /// The domain's form: `(add, remove)`.
-    pub fn into_changes(
-        self,
-    ) -> (
-        Vec<idp_sync::MappingChange<Uuid>>,
-        Vec<idp_sync::MappingChange<Uuid>>,
-    ) {
-        let changes = |pairs: Vec<IdpSyncIdMapping>| {
-            pairs
-                .into_iter()
-                .map(|p| idp_sync::MappingChange {
-                    given: p.given,
-                    gets: p.gets,
-                })
-                .collect()
-        };
+    pub fn into_changes(self) -> (Vec<MappingChange<Uuid>>, Vec<MappingChange<Uuid>>) {
         (changes(self.add), changes(self.remove))
     }
 }
@@ -188,21 +174,29 @@ pub struct PatchRoleIdpSyncMappingRequest {
 
 impl PatchRoleIdpSyncMappingRequest {
     /// The domain's form: `(add, remove)`.
-    pub fn into_changes(
-        self,
-    ) -> (
-        Vec<idp_sync::MappingChange<String>>,
-        Vec<idp_sync::MappingChange<String>>,
-    ) {
-        let changes = |pairs: Vec<IdpSyncRoleMapping>| {
-            pairs
-                .into_iter()
-                .map(|p| idp_sync::MappingChange {
-                    given: p.given,
-                    gets: p.gets,
-                })
-                .collect()
-        };
+    pub fn into_changes(self) -> (Vec<MappingChange<String>>, Vec<MappingChange<String>>) {
         (changes(self.add), changes(self.remove))
     }
+}
+
+impl From<IdpSyncIdMapping> for MappingChange<Uuid> {
+    fn from(p: IdpSyncIdMapping) -> Self {
+        Self {
+            given: p.given,
+            gets: p.gets,
+        }
+    }
+}
+
+impl From<IdpSyncRoleMapping> for MappingChange<String> {
+    fn from(p: IdpSyncRoleMapping) -> Self {
+        Self {
+            given: p.given,
+            gets: p.gets,
+        }
+    }
+}
+
+fn changes<P: Into<MappingChange<T>>, T>(pairs: Vec<P>) -> Vec<MappingChange<T>> {
+    pairs.into_iter().map(Into::into).collect()
 }

@@ -47,7 +47,8 @@ impl GitSshKeyRow {
     }
 }
 
-/// Git SSH keys on PostgreSQL or SQLite.
+/// Git SSH keys on PostgreSQL or SQLite. They back no cached read, so their writes
+/// retire nothing.
 #[derive(Debug, Clone)]
 pub struct DieselGitSshKeyRepo {
     db: Database,
@@ -57,11 +58,6 @@ impl DieselGitSshKeyRepo {
     pub fn new(db: Database) -> Self {
         Self { db }
     }
-}
-
-/// Keys back no cached read.
-fn touches_no_cache() -> Touched {
-    Touched::Only(Vec::new())
 }
 
 fn load(conn: &mut AnyConnection, user: &str) -> Result<GitSshKey, RepoError> {
@@ -85,7 +81,7 @@ impl GitSshKeyRepo for DieselGitSshKeyRepo {
         let user = row.user_id.clone();
         let inserted = self
             .db
-            .write_touching(touches_no_cache(), move |conn| {
+            .write_touching(Touched::Only(Vec::new()), move |conn| {
                 match load(conn, &row.user_id) {
                     Err(RepoError::NotFound) => {}
                     found => return found,
@@ -107,7 +103,7 @@ impl GitSshKeyRepo for DieselGitSshKeyRepo {
     async fn replace(&self, key: GitSshKey, audit: AuditEntry) -> RepoResult<GitSshKey> {
         let row = GitSshKeyRow::from_entity(&key);
         self.db
-            .write_touching(touches_no_cache(), move |conn| {
+            .write_touching(Touched::Only(Vec::new()), move |conn| {
                 let updated = diesel::update(git_ssh_keys::table.find(&row.user_id))
                     .set((
                         git_ssh_keys::private_key.eq(&row.private_key),

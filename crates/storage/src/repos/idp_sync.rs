@@ -45,6 +45,12 @@ fn key(scope: SyncScope) -> String {
     }
 }
 
+/// A stored settings document; only a corrupt row fails.
+fn parse_settings(text: &str) -> Result<serde_json::Value, RepoError> {
+    serde_json::from_str(text)
+        .map_err(|e| RepoError::Internal(format!("stored IdP sync settings: {e}")))
+}
+
 /// Serializes changes of one scope on PostgreSQL (SQLite has one writer anyway).
 const LOCK_NAMESPACE: u8 = 60;
 
@@ -58,12 +64,8 @@ fn load(
         .first(conn)
         .optional()
         .map_err(map_diesel)?;
-    row.map(|(settings, revision)| {
-        serde_json::from_str(&settings)
-            .map(|settings| (settings, revision))
-            .map_err(|e| RepoError::Internal(format!("stored IdP sync settings: {e}")))
-    })
-    .transpose()
+    row.map(|(settings, revision)| Ok((parse_settings(&settings)?, revision)))
+        .transpose()
 }
 
 #[async_trait]
@@ -178,9 +180,7 @@ impl IdpSyncRepo for DieselIdpSyncRepo {
                         let Some((org, groups)) = scopes.get(&scope) else {
                             continue;
                         };
-                        let settings = serde_json::from_str(&settings).map_err(|e| {
-                            RepoError::Internal(format!("stored IdP sync settings: {e}"))
-                        })?;
+                        let settings = parse_settings(&settings)?;
                         let into = if *groups {
                             &mut state.group_settings
                         } else {

@@ -13,7 +13,7 @@ use warden_domain::ports::{ChangeTag, MemberQuery, MemberRepo, RepoResult};
 
 use crate::Touched;
 use crate::cache::GenerationCache;
-use crate::db::{AnyConnection, Database, MultiBackend, lock, lock_all, lock_key};
+use crate::db::{AnyConnection, Database, MultiBackend, lock_all, lock_key};
 use crate::error::map_diesel;
 use crate::repos::users::{escape_like, hydrate};
 use crate::repos::{IN_CHUNK, insert_audit};
@@ -34,22 +34,21 @@ pub(crate) fn touch_groups_left(
     user: UserId,
     now: OffsetDateTime,
 ) -> Result<(), RepoError> {
-    let mut left: Vec<String> = group_members::table
+    let left: BTreeSet<String> = group_members::table
         .filter(group_members::organization_id.eq(org.to_string()))
         .filter(group_members::user_id.eq(user.to_string()))
         .select(group_members::group_id)
-        .load(conn)
-        .map_err(map_diesel)?;
-    left.sort();
-    for gid in left {
-        touch_group(conn, &gid, now)?;
-    }
+        .load::<String>(conn)
+        .map_err(map_diesel)?
+        .into_iter()
+        .collect();
+    touch_groups(conn, &left, now)?;
     Ok(())
 }
 
-/// [`touch_group`] for many groups in a few statements: locks them in id order, then
-/// moves every one still there to one version past `now` and past each's last.
-/// Returns the IDs of the groups still there.
+/// Locks groups as the group writers lock them, in id order (one round trip), and
+/// moves the version (`updated_at`) of every one still there to one stamp past `now`
+/// and past each's last. Returns the IDs of the groups still there.
 pub(crate) fn touch_groups(
     conn: &mut AnyConnection,
     gids: &BTreeSet<String>,
@@ -85,36 +84,6 @@ pub(crate) fn touch_groups(
             .map_err(map_diesel)?;
     }
     Ok(present)
-}
-
-/// Locks a group as the group writers lock it and moves its version (`updated_at`)
-/// past `now` and past its last version; `false` if the group is gone.
-pub(crate) fn touch_group(
-    conn: &mut AnyConnection,
-    gid: &str,
-    now: OffsetDateTime,
-) -> Result<bool, RepoError> {
-    let uuid: uuid::Uuid = parse_uuid("group id", gid)?;
-    lock(conn, lock_key(3, &[uuid]))?;
-    let version: Option<PrimitiveDateTime> = groups::table
-        .find(gid)
-        .select(groups::updated_at)
-        .first(conn)
-        .optional()
-        .map_err(map_diesel)?;
-    let Some(version) = version.map(from_db) else {
-        return Ok(false);
-    };
-    let stamp = if now > version {
-        now
-    } else {
-        version + Duration::microseconds(1)
-    };
-    diesel::update(groups::table.find(gid))
-        .set(groups::updated_at.eq(to_db(stamp)))
-        .execute(conn)
-        .map_err(map_diesel)?;
-    Ok(true)
 }
 
 /// Memberships on PostgreSQL or SQLite.

@@ -58,6 +58,31 @@ impl DieselUserRepo {
             .put(key, generation, ChangeTag::User(user.id), user.clone());
         Ok(user)
     }
+
+    /// One write transaction on a live user: moves its `updated_at` (`NotFound` if
+    /// there is none or it is deleted), runs `f` with the user's key, and writes the
+    /// audit record; cached reads of the user are retired.
+    async fn write_live_user<T, F>(
+        &self,
+        id: UserId,
+        now: OffsetDateTime,
+        audit: AuditEntry,
+        f: F,
+    ) -> RepoResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection, &str) -> Result<T, RepoError> + Send + 'static,
+    {
+        self.db
+            .write_touching(Touched::Only(vec![ChangeTag::User(id)]), move |conn| {
+                let key = id.to_string();
+                touch_live_user(conn, &key, now)?;
+                let out = f(conn, &key)?;
+                insert_audit(conn, &audit)?;
+                Ok(out)
+            })
+            .await
+    }
 }
 
 /// Loads site roles and memberships for rows and builds the entities, in row order.
@@ -369,21 +394,17 @@ impl UserRepo for DieselUserRepo {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> RepoResult<User> {
-        self.db
-            .write_touching(Touched::Only(vec![ChangeTag::User(id)]), move |conn| {
-                let id = id.to_string();
-                touch_live_user(conn, &id, now)?;
-                diesel::update(users::table.find(&id))
-                    .set((users::username.eq(username.as_str()), users::name.eq(&name)))
-                    .execute(conn)
-                    .map_err(|e| match map_diesel(e) {
-                        RepoError::Conflict(_) => RepoError::Conflict("username".into()),
-                        other => other,
-                    })?;
-                insert_audit(conn, &audit)?;
-                load_user(conn, &id)
-            })
-            .await
+        self.write_live_user(id, now, audit, move |conn, id| {
+            diesel::update(users::table.find(id))
+                .set((users::username.eq(username.as_str()), users::name.eq(&name)))
+                .execute(conn)
+                .map_err(|e| match map_diesel(e) {
+                    RepoError::Conflict(_) => RepoError::Conflict("username".into()),
+                    other => other,
+                })?;
+            load_user(conn, id)
+        })
+        .await
     }
 
     async fn set_password(
@@ -394,18 +415,14 @@ impl UserRepo for DieselUserRepo {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> RepoResult<()> {
-        self.db
-            .write_touching(Touched::Only(vec![ChangeTag::User(id)]), move |conn| {
-                let id = id.to_string();
-                touch_live_user(conn, &id, now)?;
-                diesel::update(users::table.find(&id))
-                    .set(users::hashed_password.eq(Some(hashed_password)))
-                    .execute(conn)
-                    .map_err(map_diesel)?;
-                end_credentials(conn, &id, keep.as_ref())?;
-                insert_audit(conn, &audit)
-            })
-            .await
+        self.write_live_user(id, now, audit, move |conn, id| {
+            diesel::update(users::table.find(id))
+                .set(users::hashed_password.eq(Some(hashed_password)))
+                .execute(conn)
+                .map_err(map_diesel)?;
+            end_credentials(conn, id, keep.as_ref())
+        })
+        .await
     }
 
     async fn set_site_roles(
@@ -415,61 +432,54 @@ impl UserRepo for DieselUserRepo {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> RepoResult<User> {
-        self.db
-            .write_touching(Touched::Only(vec![ChangeTag::User(id)]), move |conn| {
-                let id = id.to_string();
-                touch_live_user(conn, &id, now)?;
-                diesel::delete(user_site_roles::table.filter(user_site_roles::user_id.eq(&id)))
+        self.write_live_user(id, now, audit, move |conn, id| {
+            diesel::delete(user_site_roles::table.filter(user_site_roles::user_id.eq(id)))
+                .execute(conn)
+                .map_err(map_diesel)?;
+            let mut stored: Vec<&String> = site_roles
+                .iter()
+                .filter(|r| r.as_str() != roles::MEMBER)
+                .collect();
+            stored.sort();
+            stored.dedup();
+            for role in stored {
+                diesel::insert_into(user_site_roles::table)
+                    .values((
+                        user_site_roles::user_id.eq(id),
+                        user_site_roles::role_name.eq(role),
+                    ))
                     .execute(conn)
                     .map_err(map_diesel)?;
-                let mut stored: Vec<&String> = site_roles
-                    .iter()
-                    .filter(|r| r.as_str() != roles::MEMBER)
-                    .collect();
-                stored.sort();
-                stored.dedup();
-                for role in stored {
-                    diesel::insert_into(user_site_roles::table)
-                        .values((
-                            user_site_roles::user_id.eq(&id),
-                            user_site_roles::role_name.eq(role),
-                        ))
-                        .execute(conn)
-                        .map_err(map_diesel)?;
-                }
-                insert_audit(conn, &audit)?;
-                load_user(conn, &id)
-            })
-            .await
+            }
+            load_user(conn, id)
+        })
+        .await
     }
 
     async fn delete(&self, id: UserId, now: OffsetDateTime, audit: AuditEntry) -> RepoResult<()> {
-        self.db
-            .write_touching(Touched::Only(vec![ChangeTag::User(id)]), move |conn| {
-                let key = id.to_string();
-                touch_live_user(conn, &key, now)?;
-                let orgs: Vec<String> = organization_members::table
-                    .filter(organization_members::user_id.eq(&key))
-                    .select(organization_members::organization_id)
-                    .load(conn)
-                    .map_err(map_diesel)?;
-                for org in orgs {
-                    let org = OrganizationId(parse_uuid("organization id", &org)?);
-                    crate::repos::members::touch_groups_left(conn, org, id, now)?;
-                }
-                diesel::delete(
-                    organization_members::table.filter(organization_members::user_id.eq(&key)),
-                )
+        self.write_live_user(id, now, audit, move |conn, key| {
+            let orgs: Vec<String> = organization_members::table
+                .filter(organization_members::user_id.eq(key))
+                .select(organization_members::organization_id)
+                .load(conn)
+                .map_err(map_diesel)?;
+            for org in orgs {
+                let org = OrganizationId(parse_uuid("organization id", &org)?);
+                crate::repos::members::touch_groups_left(conn, org, id, now)?;
+            }
+            diesel::delete(
+                organization_members::table.filter(organization_members::user_id.eq(key)),
+            )
+            .execute(conn)
+            .map_err(map_diesel)?;
+            end_credentials(conn, key, None)?;
+            diesel::update(users::table.find(key))
+                .set(users::deleted.eq(true))
                 .execute(conn)
                 .map_err(map_diesel)?;
-                end_credentials(conn, &key, None)?;
-                diesel::update(users::table.find(&key))
-                    .set(users::deleted.eq(true))
-                    .execute(conn)
-                    .map_err(map_diesel)?;
-                insert_audit(conn, &audit)
-            })
-            .await
+            Ok(())
+        })
+        .await
     }
 }
 
