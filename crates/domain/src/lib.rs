@@ -11,6 +11,7 @@ pub mod ids;
 pub mod metrics;
 pub mod model;
 pub mod oauth2;
+pub mod oidc;
 pub mod ports;
 pub mod scim;
 pub mod services;

@@ -456,6 +456,54 @@ pub trait IdpSyncRepo: Send + Sync {
     ) -> RepoResult<()>;
 }
 
+/// Everything one OIDC sign-in writes, committed together: the account (created on a
+/// first sign-in, reactivated when dormant), the link with the sign-in's claims, the
+/// session key, and the IdP sync changes, with their audit records.
+#[derive(Debug, Clone)]
+pub struct LinkedSignIn {
+    /// A first sign-in's new account, which the link and key belong to.
+    pub new_user: Option<NewUser>,
+    /// A dormant account to make active again.
+    pub reactivate: bool,
+    pub link: crate::oidc::UserLink,
+    pub key: ApiKey,
+    pub sync: crate::idp_sync::plan::SyncChanges,
+    /// The account's creation or reactivation, and the sign-in itself.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// Links between users and outside identity providers, and the claim index they feed.
+#[async_trait]
+pub trait UserLinkRepo: Send + Sync {
+    /// The link of `login_type` whose provider-side id is `linked_id`, of a user not
+    /// deleted.
+    async fn by_linked_id(
+        &self,
+        login_type: crate::model::LoginType,
+        linked_id: &str,
+    ) -> RepoResult<crate::oidc::UserLink>;
+    /// `user`'s link of `login_type`.
+    async fn of_user(
+        &self,
+        user: UserId,
+        login_type: crate::model::LoginType,
+    ) -> RepoResult<crate::oidc::UserLink>;
+    /// Commits a sign-in in one transaction (see [`LinkedSignIn`]); returns the user.
+    /// A concurrent first sign-in of the same account makes this a
+    /// [`RepoError::Conflict`].
+    async fn sign_in(&self, sign_in: LinkedSignIn) -> RepoResult<User>;
+    /// The top-level claim names OIDC users signed in with, sorted; only of members of
+    /// `org` when given.
+    async fn claim_fields(&self, org: Option<OrganizationId>) -> RepoResult<Vec<String>>;
+    /// The string values of claim `field` (each string of an array claim), sorted;
+    /// only of members of `org` when given.
+    async fn claim_values(
+        &self,
+        org: Option<OrganizationId>,
+        field: &str,
+    ) -> RepoResult<Vec<String>>;
+}
+
 /// Users' Git SSH keys.
 #[async_trait]
 pub trait GitSshKeyRepo: Send + Sync {

@@ -33,6 +33,7 @@ pub use repos::organizations::DieselOrganizationRepo;
 pub use repos::replicas::DieselReplicaRepo;
 pub use repos::roles::DieselRoleRepo;
 pub use repos::scim::DieselScimRepo;
+pub use repos::user_links::DieselUserLinkRepo;
 pub use repos::users::DieselUserRepo;
 use warden_domain::ports::{
     ApiKeyRepo, AttemptLog, AuditRepo, GitSshKeyRepo, GroupRepo, MemberRepo, OrganizationRepo,
@@ -55,6 +56,7 @@ pub struct Repositories {
     pub attempts: Arc<dyn AttemptLog>,
     pub scim: Arc<dyn warden_domain::scim::ScimRepo>,
     pub oauth2: Arc<dyn warden_domain::ports::OAuth2Repo>,
+    pub user_links: Arc<dyn warden_domain::ports::UserLinkRepo>,
 }
 
 impl Repositories {
@@ -74,6 +76,7 @@ impl Repositories {
             attempts: Arc::new(DieselAttemptLog::new(db.clone())),
             scim: Arc::new(DieselScimRepo::new(db.clone())),
             oauth2: Arc::new(DieselOAuth2Repo::new(db.clone())),
+            user_links: Arc::new(DieselUserLinkRepo::new(db.clone())),
         }
     }
 }

@@ -23,7 +23,7 @@ pub fn from_db(t: PrimitiveDateTime) -> OffsetDateTime {
     t.assume_utc()
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> RepoError {
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> RepoError {
     RepoError::Internal(format!("corrupt {what} in database: {e}"))
 }
 

@@ -341,3 +341,38 @@ diesel::table! {
         updated_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    user_links (user_id, login_type) {
+        user_id -> Text,
+        login_type -> Text,
+        linked_id -> Text,
+        claims -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oidc_claim_fields (user_id, field) {
+        user_id -> Text,
+        field -> Text,
+    }
+}
+
+diesel::table! {
+    oidc_claim_values (user_id, field, value) {
+        user_id -> Text,
+        field -> Text,
+        value -> Text,
+    }
+}
+
+diesel::joinable!(user_links -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(user_links, oidc_claim_fields, oidc_claim_values);
+diesel::allow_tables_to_appear_in_same_query!(user_links, users);
+diesel::allow_tables_to_appear_in_same_query!(oidc_claim_fields, users);
+diesel::allow_tables_to_appear_in_same_query!(oidc_claim_values, users);
+diesel::allow_tables_to_appear_in_same_query!(oidc_claim_fields, organization_members);
+diesel::allow_tables_to_appear_in_same_query!(oidc_claim_values, organization_members);

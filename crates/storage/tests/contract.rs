@@ -1648,3 +1648,116 @@ mod attempts {
         }
     }
 }
+
+mod user_links {
+    use super::*;
+    use serde_json::json;
+    use warden_domain::idp_sync::plan::SyncChanges;
+    use warden_domain::oidc::UserLink;
+    use warden_domain::ports::{LinkedSignIn, UserLinkRepo};
+    use warden_storage::DieselUserLinkRepo;
+
+    fn link(user: UserId, sub: &str, merged: serde_json::Value) -> UserLink {
+        UserLink {
+            user_id: user,
+            login_type: LoginType::Oidc,
+            linked_id: format!("https://idp.example||{sub}"),
+            claims: json!({ "id_token_claims": {}, "userinfo_claims": {}, "merged_claims": merged }),
+            created_at: T0,
+            updated_at: T0,
+        }
+    }
+
+    fn sign_in(new_user: Option<NewUser>, link: UserLink, key: &str) -> LinkedSignIn {
+        LinkedSignIn {
+            new_user,
+            reactivate: false,
+            key: api_key(key, link.user_id, LoginType::Oidc, "", T0),
+            link,
+            sync: SyncChanges::default(),
+            audit: vec![audit("sign-in")],
+        }
+    }
+
+    fn oidc_user(name: &str, orgs: &[OrganizationId]) -> NewUser {
+        let mut user = new_user(name);
+        user.login_type = LoginType::Oidc;
+        user.hashed_password = None;
+        user.organization_ids = orgs.to_vec();
+        user
+    }
+
+    on_both_backends! {
+        async fn sign_in_creates_links_and_indexes_distinct_claims(store) {
+            let repo = DieselUserLinkRepo::new(store.db.clone());
+            let (_, default) = store.first_user().await;
+            let alice = oidc_user("alice", &[default.id]);
+            let created = repo
+                .sign_in(sign_in(
+                    Some(alice.clone()),
+                    link(alice.id, "a", json!({ "groups": ["ops", "dev"], "email": "alice@example.com", "n": 3 })),
+                    "key-alice",
+                ))
+                .await
+                .unwrap();
+            assert_eq!(created.login_type, LoginType::Oidc);
+            assert_eq!(created.organization_ids, vec![default.id]);
+            let bob = oidc_user("bob", &[]);
+            repo.sign_in(sign_in(
+                Some(bob.clone()),
+                link(bob.id, "b", json!({ "groups": ["dev", "qa"], "team": "dev" })),
+                "key-bob",
+            ))
+            .await
+            .unwrap();
+
+            let found = repo.by_linked_id(LoginType::Oidc, "https://idp.example||a").await.unwrap();
+            assert_eq!(found.user_id, alice.id);
+            assert_eq!(found.merged_claims()["n"], json!(3));
+            assert_not_found(repo.by_linked_id(LoginType::Oidc, "https://idp.example||zz").await);
+            assert_not_found(repo.by_linked_id(LoginType::Github, "https://idp.example||a").await);
+
+            assert_eq!(repo.claim_fields(None).await.unwrap(), vec!["email", "groups", "n", "team"]);
+            assert_eq!(repo.claim_values(None, "groups").await.unwrap(), vec!["dev", "ops", "qa"]);
+            assert_eq!(repo.claim_values(None, "n").await.unwrap(), Vec::<String>::new(), "numbers are not mappable");
+            assert_eq!(repo.claim_values(None, "nope").await.unwrap(), Vec::<String>::new());
+            // Only members of the organization count.
+            assert_eq!(repo.claim_fields(Some(default.id)).await.unwrap(), vec!["email", "groups", "n"]);
+            assert_eq!(repo.claim_values(Some(default.id), "groups").await.unwrap(), vec!["dev", "ops"]);
+
+            // A later sign-in replaces the claims; the link keeps its creation time.
+            let mut again = link(alice.id, "a", json!({ "groups": ["ops"] }));
+            again.created_at = T0 + secs(60);
+            again.updated_at = T0 + secs(60);
+            repo.sign_in(sign_in(None, again, "key-alice-2")).await.unwrap();
+            let stored = repo.of_user(alice.id, LoginType::Oidc).await.unwrap();
+            assert_eq!((stored.created_at, stored.updated_at), (T0, T0 + secs(60)));
+            assert_eq!(repo.claim_values(Some(default.id), "groups").await.unwrap(), vec!["ops"]);
+            assert_eq!(repo.claim_fields(Some(default.id)).await.unwrap(), vec!["groups"]);
+
+            // Deleting the user removes the link and its claims.
+            store.users.delete(alice.id, T0 + secs(120), audit("alice")).await.unwrap();
+            assert_not_found(repo.of_user(alice.id, LoginType::Oidc).await);
+            assert_eq!(repo.claim_values(None, "groups").await.unwrap(), vec!["dev", "qa"]);
+        }
+
+        async fn a_second_link_to_the_same_identity_conflicts_and_writes_nothing(store) {
+            let repo = DieselUserLinkRepo::new(store.db.clone());
+            store.first_user().await;
+            let alice = oidc_user("alice", &[]);
+            repo.sign_in(sign_in(Some(alice.clone()), link(alice.id, "a", json!({})), "k1"))
+                .await
+                .unwrap();
+            let before = store.counts().await;
+            // A concurrent first sign-in of the same account: same username and e-mail.
+            let twin = oidc_user("alice", &[]);
+            let twin_link = link(twin.id, "a2", json!({}));
+            assert_conflict(repo.sign_in(sign_in(Some(twin), twin_link, "k2")).await);
+            // A provider identity already linked to someone else.
+            let other = oidc_user("other", &[]);
+            let taken = link(other.id, "a", json!({}));
+            assert_conflict(repo.sign_in(sign_in(Some(other), taken, "k3")).await);
+            assert_eq!(store.counts().await, before);
+        }
+    }
+}

@@ -58,6 +58,7 @@ pub fn services(db: &Database) -> Services {
             passwords: Arc::new(Argon2Hasher::default()),
             git_ssh_keys: repos.git_ssh_keys,
             idp_sync: repos.idp_sync,
+            user_links: repos.user_links,
             ssh_keys: Arc::new(Ed25519Keys),
         },
         DomainConfig::default(),

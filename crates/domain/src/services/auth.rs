@@ -4,14 +4,14 @@ use time::Duration;
 
 use crate::actor::Actor;
 use crate::error::{DomainError, DomainResult, RepoError};
-use crate::model::{ApiKey, AuditAction, AuditEntry, LoginType, UserStatus};
+use crate::model::{AuditAction, AuditEntry, LoginType, UserStatus};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::ids::ApiKeyId;
 use crate::ports::{ChangeTag, Session};
 use crate::services::Services;
-use crate::token::{GeneratedApiKey, secret_matches, split_token};
+use crate::token::{secret_matches, split_token};
 use crate::values::Password;
 
 /// How stale `last_used` may get before a request records use again (Coder's hour):
@@ -187,23 +187,7 @@ impl Services {
                 "",
             ));
         }
-        let lifetime = Duration::try_from(self.config.session_lifetime)
-            .map_err(|e| DomainError::Internal(e.to_string()))?;
-        let generated = GeneratedApiKey::generate(self.ports.secrets.as_ref());
-        let key = ApiKey {
-            id: generated.id.clone(),
-            user_id: user.id,
-            hashed_secret: generated.hashed_secret.clone(),
-            last_used: now,
-            expires_at: now + lifetime,
-            created_at: now,
-            updated_at: now,
-            login_type: LoginType::Password,
-            lifetime_seconds: lifetime.whole_seconds(),
-            token_name: String::new(),
-            scopes: vec![SCOPE_ALL.to_owned()],
-            allow_list: vec![ALLOW_ALL.to_owned()],
-        };
+        let (key, token) = self.session_key(user.id, LoginType::Password, now)?;
         let audit = AuditEntry::new(
             now,
             Some(user.id),
@@ -213,7 +197,7 @@ impl Services {
             user.username.as_str(),
         );
         self.ports.api_keys.create(key, Some(audit)).await?;
-        Ok(generated.token)
+        Ok(token)
     }
 
     /// Logs out: deletes the key the actor authenticated with.

@@ -137,8 +137,35 @@ impl Services {
         org_param: &str,
     ) -> DomainResult<GroupSyncSettings> {
         let org = self.resolve_organization(actor, org_param).await?;
-        self.read_sync_settings(actor, SyncScope::Groups(org.id))
+        let scope = SyncScope::Groups(org.id);
+        if !actor.can(Action::Read, &settings_object(scope)) {
+            return Err(DomainError::forbidden());
+        }
+        self.group_settings_of(org.id, self.ports.idp_sync.get(scope).await?)
             .await
+    }
+
+    /// `org`'s group sync settings from what is stored: when nothing is, the default
+    /// organization syncs the deployment's `--oidc-group-field`, as in Coder.
+    pub(crate) async fn group_settings_of(
+        &self,
+        org: OrganizationId,
+        stored: Option<serde_json::Value>,
+    ) -> DomainResult<GroupSyncSettings> {
+        let legacy = self
+            .oidc_settings()
+            .map(|s| s.group_field.clone())
+            .filter(|field| !field.is_empty());
+        if stored.is_none()
+            && let Some(field) = legacy
+            && self.ports.organizations.get_default().await?.id == org
+        {
+            return Ok(GroupSyncSettings {
+                field,
+                ..GroupSyncSettings::default()
+            });
+        }
+        Ok(stored_or_default(stored)?)
     }
 
     /// Replaces an organization's group sync settings.

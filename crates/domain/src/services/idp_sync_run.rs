@@ -5,12 +5,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use time::OffsetDateTime;
+
 use crate::error::DomainResult;
 use crate::idp_sync::plan::{
     Claims, Skipped, SyncChanges, expected_groups, expected_organizations, expected_roles,
 };
-use crate::idp_sync::{GroupSyncSettings, OrganizationSyncSettings, RoleSyncSettings, SyncScope};
-use crate::ids::{GroupId, OrganizationId};
+use crate::idp_sync::{OrganizationSyncSettings, RoleSyncSettings, SyncScope};
+use crate::ids::{GroupId, OrganizationId, UserId};
 use crate::model::{AuditAction, AuditEntry, User};
 use crate::services::Services;
 use crate::services::idp_sync::stored_or_default;
@@ -33,24 +35,39 @@ impl Services {
     /// `claims`, as the system.
     pub async fn sync_from_claims(&self, user: &User, claims: &Claims) -> DomainResult<SyncReport> {
         let now = self.now();
+        let memberships = self.ports.organizations.memberships_of(user.id).await?;
+        let roles_now = memberships
+            .iter()
+            .map(|m| (m.organization_id, m.roles.iter().cloned().collect()))
+            .collect();
+        let (changes, report) = self
+            .plan_sync(user.id, user.username.as_str(), claims, &roles_now, now)
+            .await?;
+        if !changes.is_empty() {
+            self.ports.idp_sync.apply(user.id, changes, now).await?;
+        }
+        Ok(report)
+    }
+
+    /// Plans a sync of the user `user` (`username`), whose organizations and roles
+    /// there are `roles_now`, from one read of the settings and state.
+    pub(crate) async fn plan_sync(
+        &self,
+        user: UserId,
+        username: &str,
+        claims: &Claims,
+        roles_now: &BTreeMap<OrganizationId, BTreeSet<String>>,
+        now: OffsetDateTime,
+    ) -> DomainResult<(SyncChanges, SyncReport)> {
         let mut report = SyncReport::default();
         let mut changes = SyncChanges::default();
         let record = |action: AuditAction, org: OrganizationId| {
-            AuditEntry::new(
-                now,
-                None,
-                action,
-                "organization_member",
-                user.id,
-                user.username.as_str(),
-            )
-            .in_org(org)
-            .by_subsystem(SUBSYSTEM)
+            AuditEntry::new(now, None, action, "organization_member", user, username)
+                .in_org(org)
+                .by_subsystem(SUBSYSTEM)
         };
 
-        let memberships = self.ports.organizations.memberships_of(user.id).await?;
-        let current: BTreeSet<OrganizationId> =
-            memberships.iter().map(|m| m.organization_id).collect();
+        let current: BTreeSet<OrganizationId> = roles_now.keys().copied().collect();
         let settings: OrganizationSyncSettings =
             self.load_sync_settings(SyncScope::Organizations).await?;
         let mut orgs = current.clone();
@@ -83,20 +100,14 @@ impl Services {
         }
 
         let orgs: Vec<OrganizationId> = orgs.into_iter().collect();
-        let mut state = self
-            .ports
-            .idp_sync
-            .sync_state(user.id, orgs.clone())
-            .await?;
-        let roles_now: BTreeMap<OrganizationId, BTreeSet<String>> = memberships
-            .iter()
-            .map(|m| (m.organization_id, m.roles.iter().cloned().collect()))
-            .collect();
+        let mut state = self.ports.idp_sync.sync_state(user, orgs.clone()).await?;
         let (no_groups, no_roles) = (Vec::new(), Vec::new());
         for org in orgs {
             // One record per membership changed: its groups and its roles.
             let mut entry: Option<AuditEntry> = None;
-            let groups: GroupSyncSettings = stored_or_default(state.group_settings.remove(&org))?;
+            let groups = self
+                .group_settings_of(org, state.group_settings.remove(&org))
+                .await?;
             let org_groups = state.groups.get(&org).unwrap_or(&no_groups);
             match expected_groups(org, &groups, claims, org_groups) {
                 Ok(Some(plan)) => {
@@ -148,9 +159,6 @@ impl Services {
         }
 
         report.changes = changes.audit.len();
-        if !changes.is_empty() {
-            self.ports.idp_sync.apply(user.id, changes, now).await?;
-        }
-        Ok(report)
+        Ok((changes, report))
     }
 }

@@ -9,6 +9,7 @@ pub mod groups;
 pub mod idp_sync;
 pub mod idp_sync_run;
 pub mod members;
+pub mod oidc;
 pub mod organizations;
 pub mod pagination;
 pub mod replicas;
@@ -65,6 +66,7 @@ pub struct Ports {
     pub passwords: Arc<dyn PasswordHasher>,
     pub git_ssh_keys: Arc<dyn GitSshKeyRepo>,
     pub idp_sync: Arc<dyn crate::ports::IdpSyncRepo>,
+    pub user_links: Arc<dyn crate::ports::UserLinkRepo>,
     pub ssh_keys: Arc<dyn SshKeyGenerator>,
 }
 
@@ -74,6 +76,7 @@ pub struct Services {
     ports: Ports,
     config: DomainConfig,
     sessions: std::sync::Arc<auth::SessionCache>,
+    oidc: Option<Arc<oidc::Oidc>>,
 }
 
 impl Services {
@@ -83,6 +86,7 @@ impl Services {
             ports,
             config,
             sessions: std::sync::Arc::default(),
+            oidc: None,
         }
     }
 

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -117,9 +117,16 @@ struct State {
     replicas: Vec<crate::model::Replica>,
     git_ssh_keys: BTreeMap<UserId, crate::model::GitSshKey>,
     idp_sync: std::collections::HashMap<crate::idp_sync::SyncScope, serde_json::Value>,
+    links: Vec<crate::oidc::UserLink>,
 }
 
 impl State {
+    fn is_member(&self, org: OrganizationId, user: UserId) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.organization_id == org && m.user_id == user)
+    }
+
     fn hydrate(&self, stored: &StoredUser) -> User {
         let mut user = stored.user.clone();
         user.organization_ids = self
@@ -371,6 +378,102 @@ impl crate::ports::IdpSyncRepo for FakeStore {
         }
         state.audit.extend(changes.audit);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::ports::UserLinkRepo for FakeStore {
+    async fn by_linked_id(
+        &self,
+        login_type: LoginType,
+        linked_id: &str,
+    ) -> RepoResult<crate::oidc::UserLink> {
+        let state = self.state();
+        state
+            .links
+            .iter()
+            .find(|l| l.login_type == login_type && l.linked_id == linked_id)
+            .cloned()
+            .ok_or(RepoError::NotFound)
+    }
+
+    async fn of_user(
+        &self,
+        user: UserId,
+        login_type: LoginType,
+    ) -> RepoResult<crate::oidc::UserLink> {
+        self.state()
+            .links
+            .iter()
+            .find(|l| l.user_id == user && l.login_type == login_type)
+            .cloned()
+            .ok_or(RepoError::NotFound)
+    }
+
+    async fn sign_in(&self, sign_in: crate::ports::LinkedSignIn) -> RepoResult<User> {
+        let user = sign_in.link.user_id;
+        {
+            let mut state = self.state();
+            if state.links.iter().any(|l| {
+                l.login_type == sign_in.link.login_type
+                    && l.linked_id == sign_in.link.linked_id
+                    && l.user_id != user
+            }) {
+                return Err(RepoError::Conflict("user link".into()));
+            }
+            if let Some(new) = sign_in.new_user {
+                state.insert_user(new)?;
+            }
+            if sign_in.reactivate {
+                let stored = state.users.get_mut(&user).ok_or(RepoError::NotFound)?;
+                stored.user.status = UserStatus::Active;
+            }
+            state
+                .links
+                .retain(|l| !(l.user_id == user && l.login_type == sign_in.link.login_type));
+            state.links.push(sign_in.link);
+            state.keys.insert(sign_in.key.id.0.clone(), sign_in.key);
+            state.audit.extend(sign_in.audit);
+        }
+        let now = NOW;
+        crate::ports::IdpSyncRepo::apply(self, user, sign_in.sync, now).await?;
+        self.state().user(user)
+    }
+
+    async fn claim_fields(&self, org: Option<OrganizationId>) -> RepoResult<Vec<String>> {
+        let state = self.state();
+        let fields: BTreeSet<String> = state
+            .links
+            .iter()
+            .filter(|l| org.is_none_or(|o| state.is_member(o, l.user_id)))
+            .flat_map(|l| l.merged_claims().keys().cloned().collect::<Vec<_>>())
+            .collect();
+        Ok(fields.into_iter().collect())
+    }
+
+    async fn claim_values(
+        &self,
+        org: Option<OrganizationId>,
+        field: &str,
+    ) -> RepoResult<Vec<String>> {
+        let state = self.state();
+        let values: BTreeSet<String> = state
+            .links
+            .iter()
+            .filter(|l| org.is_none_or(|o| state.is_member(o, l.user_id)))
+            .flat_map(|l| {
+                l.merged_claims()
+                    .get(field)
+                    .map(|v| {
+                        crate::oidc::string_values(v)
+                            .into_iter()
+                            .map(str::to_owned)
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        Ok(values.into_iter().collect())
     }
 }
 
@@ -1313,6 +1416,7 @@ fn harness() -> Harness {
             passwords: hasher.clone(),
             git_ssh_keys: store.clone(),
             idp_sync: store.clone(),
+            user_links: store.clone(),
             ssh_keys: Arc::new(CountingSshKeys::default()),
         },
         DomainConfig::default(),
@@ -2463,4 +2567,168 @@ async fn git_ssh_key_is_made_once_and_replaced_on_request() {
     assert_eq!(message, crate::services::users::USER_PARAM_ERROR);
     let read = h.services.git_ssh_key(&owner, "member").await.unwrap();
     assert_eq!(read.public_key, replaced.public_key);
+}
+
+/// OIDC sign-ins take a verified identity; the relying party is never reached.
+struct NoProvider;
+
+#[async_trait]
+impl crate::oidc::OpenIdProvider for NoProvider {
+    async fn start(&self) -> Result<crate::oidc::OidcStart, crate::oidc::OidcError> {
+        Err(crate::oidc::OidcError::Unavailable(
+            "no provider in unit tests".into(),
+        ))
+    }
+
+    async fn finish(
+        &self,
+        _code: &str,
+        _verifier: &str,
+        _nonce: &str,
+    ) -> Result<crate::oidc::OidcIdentity, crate::oidc::OidcError> {
+        Err(crate::oidc::OidcError::Unavailable(
+            "no provider in unit tests".into(),
+        ))
+    }
+}
+
+fn with_oidc(h: &Harness, settings: crate::oidc::OidcSettings) -> Services {
+    h.services.clone().with_oidc(crate::services::oidc::Oidc {
+        provider: Arc::new(NoProvider),
+        settings,
+    })
+}
+
+fn identity(subject: &str, claims: serde_json::Value) -> crate::oidc::OidcIdentity {
+    let serde_json::Value::Object(claims) = claims else {
+        panic!("claims are an object")
+    };
+    crate::oidc::OidcIdentity {
+        issuer: "https://idp.example".into(),
+        subject: subject.into(),
+        id_token_claims: claims,
+        userinfo_claims: serde_json::Map::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_first_oidc_sign_in_creates_the_account_and_later_ones_find_it_by_link() {
+    let h = harness();
+    let (_, org) = h.first_user().await;
+    let services = with_oidc(&h, crate::oidc::OidcSettings::default());
+    let first = services
+        .sign_in_identity(&identity(
+            "sub-1",
+            serde_json::json!({"email": "ada@corp.com", "preferred_username": "ada.l", "name": "Ada"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(first.user.username.as_str(), "ada-l");
+    assert_eq!(first.user.login_type, LoginType::Oidc);
+    assert_eq!(first.user.organization_ids, vec![org.id]);
+    let actor = services.authenticate(&first.token).await.unwrap();
+    assert_eq!(actor.user.id, first.user.id);
+    assert_eq!(actor.key.login_type, LoginType::Oidc);
+
+    // The provider changed the address: the link (issuer + sub) still finds the account.
+    let again = services
+        .sign_in_identity(&identity(
+            "sub-1",
+            serde_json::json!({"email": "ada@new.com"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(again.user.id, first.user.id);
+    let links = h.store.state().links.clone();
+    assert_eq!(links.len(), 1);
+    assert_eq!(links[0].linked_id, "https://idp.example||sub-1");
+    assert_eq!(links[0].merged_claims()["email"], "ada@new.com");
+}
+
+#[tokio::test]
+async fn oidc_sign_ins_are_refused_as_coder_refuses_them() {
+    let h = harness();
+    h.first_user().await;
+    let closed = with_oidc(
+        &h,
+        crate::oidc::OidcSettings {
+            allow_signups: false,
+            ..Default::default()
+        },
+    );
+    let err = closed
+        .sign_in_identity(&identity("s", serde_json::json!({"email": "x@corp.com"})))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "Signups are disabled");
+    assert_eq!(h.store.state().users.len(), 1, "nothing was created");
+
+    let services = with_oidc(&h, crate::oidc::OidcSettings::default());
+    // The first user signs in with a password: the same address through OIDC is refused.
+    let err = services
+        .sign_in_identity(&identity(
+            "s",
+            serde_json::json!({"email": "admin@example.com"}),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Incorrect login type, attempting to use \"oidc\" but user is of login type \"password\""
+    );
+
+    let user = services
+        .sign_in_identity(&identity("s2", serde_json::json!({"email": "s2@corp.com"})))
+        .await
+        .unwrap()
+        .user;
+    h.store.state().users.get_mut(&user.id).unwrap().user.status = UserStatus::Suspended;
+    let err = services
+        .sign_in_identity(&identity("s2", serde_json::json!({"email": "s2@corp.com"})))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DomainError::Forbidden { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "Your account is suspended. Contact an admin to reactivate your account."
+    );
+}
+
+#[tokio::test]
+async fn a_taken_username_gets_a_suffix_and_an_unlinked_oidc_account_is_claimed_by_email() {
+    let h = harness();
+    h.first_user().await;
+    let precreated = h.seed_user("bob", UserStatus::Active, LoginType::Oidc, &[]);
+    let services = with_oidc(&h, crate::oidc::OidcSettings::default());
+    let signed_in = services
+        .sign_in_identity(&identity(
+            "bob-sub",
+            serde_json::json!({"email": "bob@example.com", "preferred_username": "someone"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        signed_in.user.id, precreated.id,
+        "the administrator's account is linked"
+    );
+
+    let other = services
+        .sign_in_identity(&identity(
+            "other-sub",
+            serde_json::json!({"email": "b2@corp.com", "preferred_username": "bob"}),
+        ))
+        .await
+        .unwrap();
+    let name = other.user.username.as_str();
+    assert!(name.starts_with("bob-") && name.len() == 10, "{name}");
+
+    // The e-mail of a linked account does not let another provider account in.
+    let err = services
+        .sign_in_identity(&identity(
+            "intruder",
+            serde_json::json!({"email": "bob@example.com"}),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DomainError::Forbidden { .. }), "{err:?}");
 }

@@ -202,134 +202,141 @@ impl IdpSyncRepo for DieselIdpSyncRepo {
     ) -> RepoResult<()> {
         self.db
             .write_touching(Touched::Everything, move |conn| {
-                let uid = user.to_string();
-                for org in &changes.join {
-                    let exists: bool = diesel::select(diesel::dsl::exists(
-                        organizations::table.find(org.to_string()),
-                    ))
-                    .get_result(conn)
-                    .map_err(map_diesel)?;
-                    let member: bool = diesel::select(diesel::dsl::exists(
-                        organization_members::table.find((org.to_string(), &uid)),
-                    ))
-                    .get_result(conn)
-                    .map_err(map_diesel)?;
-                    if exists && !member {
-                        diesel::insert_into(organization_members::table)
-                            .values((
-                                organization_members::organization_id.eq(org.to_string()),
-                                organization_members::user_id.eq(&uid),
-                                organization_members::created_at.eq(to_db(now)),
-                                organization_members::updated_at.eq(to_db(now)),
-                            ))
-                            .execute(conn)
-                            .map_err(map_diesel)?;
-                    }
-                }
-                for org in &changes.leave {
-                    touch_groups_left(conn, *org, user, now)?;
-                    diesel::delete(organization_members::table.find((org.to_string(), &uid)))
-                        .execute(conn)
-                        .map_err(map_diesel)?;
-                }
-                // Groups of every organization at once: what the user should be in,
-                // what they are in, and the difference, in a few statements.
-                let mut wanted = BTreeSet::new();
-                for (org, plan) in &changes.groups {
-                    wanted.extend(plan.groups.iter().map(ToString::to_string));
-                    for name in &plan.create {
-                        wanted.insert(group_named(conn, *org, name, now)?);
-                    }
-                }
-                let synced: Vec<String> =
-                    changes.groups.iter().map(|(o, _)| o.to_string()).collect();
-                let mut current = BTreeSet::new();
-                for chunk in synced.chunks(IN_CHUNK) {
-                    current.extend(
-                        group_members::table
-                            .filter(group_members::user_id.eq(&uid))
-                            .filter(group_members::organization_id.eq_any(chunk))
-                            .select(group_members::group_id)
-                            .load::<String>(conn)
-                            .map_err(map_diesel)?,
-                    );
-                }
-                let touched: BTreeSet<String> =
-                    wanted.symmetric_difference(&current).cloned().collect();
-                // Groups deleted meanwhile are skipped.
-                let present = touch_groups(conn, &touched, now)?;
-                let joins: Vec<&String> = present.iter().filter(|g| wanted.contains(*g)).collect();
-                for chunk in joins.chunks(IN_CHUNK) {
-                    // One statement for the lot: the rows come from the groups.
-                    diesel::insert_into(group_members::table)
-                        .values(groups::table.filter(groups::id.eq_any(chunk)).select((
-                            groups::id,
-                            groups::organization_id,
-                            uid.as_str().into_sql::<diesel::sql_types::Text>(),
-                        )))
-                        .into_columns((
-                            group_members::group_id,
-                            group_members::organization_id,
-                            group_members::user_id,
-                        ))
-                        .execute(conn)
-                        .map_err(map_diesel)?;
-                }
-                let leaves: Vec<&String> =
-                    present.iter().filter(|g| !wanted.contains(*g)).collect();
-                for chunk in leaves.chunks(IN_CHUNK) {
-                    diesel::delete(
-                        group_members::table
-                            .filter(group_members::user_id.eq(&uid))
-                            .filter(group_members::group_id.eq_any(chunk)),
-                    )
-                    .execute(conn)
-                    .map_err(map_diesel)?;
-                }
-
-                // Roles of every organization at once; memberships left meanwhile are
-                // skipped (the roles' foreign key would refuse them).
-                let role_orgs: Vec<String> =
-                    changes.roles.iter().map(|(o, _)| o.to_string()).collect();
-                let mut members = BTreeSet::new();
-                for chunk in role_orgs.chunks(IN_CHUNK) {
-                    members.extend(
-                        organization_members::table
-                            .filter(organization_members::user_id.eq(&uid))
-                            .filter(organization_members::organization_id.eq_any(chunk))
-                            .select(organization_members::organization_id)
-                            .load::<String>(conn)
-                            .map_err(map_diesel)?,
-                    );
-                    diesel::update(
-                        organization_members::table
-                            .filter(organization_members::user_id.eq(&uid))
-                            .filter(organization_members::organization_id.eq_any(chunk)),
-                    )
-                    .set(organization_members::updated_at.eq(to_db(now)))
-                    .execute(conn)
-                    .map_err(map_diesel)?;
-                    diesel::delete(
-                        organization_member_roles::table
-                            .filter(organization_member_roles::user_id.eq(&uid))
-                            .filter(organization_member_roles::organization_id.eq_any(chunk)),
-                    )
-                    .execute(conn)
-                    .map_err(map_diesel)?;
-                }
-                let rows: Vec<(String, String)> = changes
-                    .roles
-                    .iter()
-                    .map(|(org, roles)| (org.to_string(), roles))
-                    .filter(|(oid, _)| members.contains(oid))
-                    .flat_map(|(oid, roles)| roles.iter().map(move |r| (oid.clone(), r.clone())))
-                    .collect();
-                insert_member_roles(conn, &uid, rows)?;
-                insert_audits(conn, &changes.audit)?;
-                Ok(())
+                apply_changes(conn, user, &changes, now)
             })
             .await
     }
+}
+
+/// Writes a planned sync of `user` inside the caller's transaction, with its audit
+/// records; organizations and groups deleted meanwhile are skipped.
+pub(crate) fn apply_changes(
+    conn: &mut AnyConnection,
+    user: UserId,
+    changes: &SyncChanges,
+    now: OffsetDateTime,
+) -> Result<(), RepoError> {
+    let uid = user.to_string();
+    for org in &changes.join {
+        let exists: bool = diesel::select(diesel::dsl::exists(
+            organizations::table.find(org.to_string()),
+        ))
+        .get_result(conn)
+        .map_err(map_diesel)?;
+        let member: bool = diesel::select(diesel::dsl::exists(
+            organization_members::table.find((org.to_string(), &uid)),
+        ))
+        .get_result(conn)
+        .map_err(map_diesel)?;
+        if exists && !member {
+            diesel::insert_into(organization_members::table)
+                .values((
+                    organization_members::organization_id.eq(org.to_string()),
+                    organization_members::user_id.eq(&uid),
+                    organization_members::created_at.eq(to_db(now)),
+                    organization_members::updated_at.eq(to_db(now)),
+                ))
+                .execute(conn)
+                .map_err(map_diesel)?;
+        }
+    }
+    for org in &changes.leave {
+        touch_groups_left(conn, *org, user, now)?;
+        diesel::delete(organization_members::table.find((org.to_string(), &uid)))
+            .execute(conn)
+            .map_err(map_diesel)?;
+    }
+    // Groups of every organization at once: what the user should be in,
+    // what they are in, and the difference, in a few statements.
+    let mut wanted = BTreeSet::new();
+    for (org, plan) in &changes.groups {
+        wanted.extend(plan.groups.iter().map(ToString::to_string));
+        for name in &plan.create {
+            wanted.insert(group_named(conn, *org, name, now)?);
+        }
+    }
+    let synced: Vec<String> = changes.groups.iter().map(|(o, _)| o.to_string()).collect();
+    let mut current = BTreeSet::new();
+    for chunk in synced.chunks(IN_CHUNK) {
+        current.extend(
+            group_members::table
+                .filter(group_members::user_id.eq(&uid))
+                .filter(group_members::organization_id.eq_any(chunk))
+                .select(group_members::group_id)
+                .load::<String>(conn)
+                .map_err(map_diesel)?,
+        );
+    }
+    let touched: BTreeSet<String> = wanted.symmetric_difference(&current).cloned().collect();
+    // Groups deleted meanwhile are skipped.
+    let present = touch_groups(conn, &touched, now)?;
+    let joins: Vec<&String> = present.iter().filter(|g| wanted.contains(*g)).collect();
+    for chunk in joins.chunks(IN_CHUNK) {
+        // One statement for the lot: the rows come from the groups.
+        diesel::insert_into(group_members::table)
+            .values(groups::table.filter(groups::id.eq_any(chunk)).select((
+                groups::id,
+                groups::organization_id,
+                uid.as_str().into_sql::<diesel::sql_types::Text>(),
+            )))
+            .into_columns((
+                group_members::group_id,
+                group_members::organization_id,
+                group_members::user_id,
+            ))
+            .execute(conn)
+            .map_err(map_diesel)?;
+    }
+    let leaves: Vec<&String> = present.iter().filter(|g| !wanted.contains(*g)).collect();
+    for chunk in leaves.chunks(IN_CHUNK) {
+        diesel::delete(
+            group_members::table
+                .filter(group_members::user_id.eq(&uid))
+                .filter(group_members::group_id.eq_any(chunk)),
+        )
+        .execute(conn)
+        .map_err(map_diesel)?;
+    }
+
+    // Roles of every organization at once; memberships left meanwhile are
+    // skipped (the roles' foreign key would refuse them).
+    let role_orgs: Vec<String> = changes.roles.iter().map(|(o, _)| o.to_string()).collect();
+    let mut members = BTreeSet::new();
+    for chunk in role_orgs.chunks(IN_CHUNK) {
+        members.extend(
+            organization_members::table
+                .filter(organization_members::user_id.eq(&uid))
+                .filter(organization_members::organization_id.eq_any(chunk))
+                .select(organization_members::organization_id)
+                .load::<String>(conn)
+                .map_err(map_diesel)?,
+        );
+        diesel::update(
+            organization_members::table
+                .filter(organization_members::user_id.eq(&uid))
+                .filter(organization_members::organization_id.eq_any(chunk)),
+        )
+        .set(organization_members::updated_at.eq(to_db(now)))
+        .execute(conn)
+        .map_err(map_diesel)?;
+        diesel::delete(
+            organization_member_roles::table
+                .filter(organization_member_roles::user_id.eq(&uid))
+                .filter(organization_member_roles::organization_id.eq_any(chunk)),
+        )
+        .execute(conn)
+        .map_err(map_diesel)?;
+    }
+    let rows: Vec<(String, String)> = changes
+        .roles
+        .iter()
+        .map(|(org, roles)| (org.to_string(), roles))
+        .filter(|(oid, _)| members.contains(oid))
+        .flat_map(|(oid, roles)| roles.iter().map(move |r| (oid.clone(), r.clone())))
+        .collect();
+    insert_member_roles(conn, &uid, rows)?;
+    insert_audits(conn, &changes.audit)?;
+    Ok(())
 }
 
 /// The ID of the group `name` of `org`, creating it (`source: oidc`) if there is none.

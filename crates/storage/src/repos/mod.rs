@@ -13,6 +13,7 @@ pub mod replicas;
 pub mod roles;
 pub mod scim;
 pub(crate) mod scim_groups;
+pub mod user_links;
 pub mod users;
 
 use diesel::prelude::*;

@@ -473,6 +473,7 @@ impl UserRepo for DieselUserRepo {
             .execute(conn)
             .map_err(map_diesel)?;
             end_credentials(conn, key, None)?;
+            crate::repos::user_links::delete_links(conn, key)?;
             diesel::update(users::table.find(key))
                 .set(users::deleted.eq(true))
                 .execute(conn)

@@ -1,0 +1,3 @@
+DROP TABLE oidc_claim_values;
+DROP TABLE oidc_claim_fields;
+DROP TABLE user_links;
