@@ -48,6 +48,10 @@ pub enum DomainError {
         detail: String,
         validations: Vec<FieldError>,
     },
+    /// An outside party Warden acts for, such as the identity provider, could not be
+    /// reached or answered nonsense (502). Both texts are shown: they name the party.
+    #[error("{message}: {detail}")]
+    Upstream { message: String, detail: String },
     /// A dependency (the database) is unreachable or overloaded (503).
     #[error("service unavailable: {0}")]
     Unavailable(String),

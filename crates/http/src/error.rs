@@ -43,6 +43,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// What the client is told.
+    pub fn body(&self) -> &Response {
+        &self.body
+    }
+
     /// An error with a status and a body.
     pub fn new(status: StatusCode, message: impl Into<String>, detail: impl Into<String>) -> Self {
         Self {
@@ -143,6 +148,17 @@ impl From<DomainError> for ApiError {
                     validations: validations(v),
                 },
             ),
+            DomainError::Upstream { message, detail } => {
+                tracing::warn!(%message, %detail, "outside party failed");
+                (
+                    StatusCode::BAD_GATEWAY,
+                    Response {
+                        message,
+                        detail,
+                        validations: Vec::new(),
+                    },
+                )
+            }
             DomainError::Unavailable(detail) => {
                 tracing::warn!(%detail, "dependency unavailable");
                 (

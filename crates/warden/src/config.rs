@@ -151,6 +151,95 @@ pub struct ServerArgs {
     /// `127.0.0.1:2112` (Coder's default).
     #[arg(long, env = "WARDEN_PROMETHEUS_ADDRESS")]
     pub prometheus_address: Option<SocketAddr>,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
+}
+
+/// Sign-in through an OpenID Connect provider (Coder's `--oidc-*` options); off
+/// unless `--oidc-issuer-url` is set.
+#[derive(Debug, Clone, Args)]
+pub struct OidcArgs {
+    /// The provider's issuer URL, exactly as its ID tokens name it (discovery reads
+    /// `<issuer>/.well-known/openid-configuration`).
+    #[arg(long, env = "WARDEN_OIDC_ISSUER_URL")]
+    pub oidc_issuer_url: Option<String>,
+    /// The client ID Warden is registered under at the provider.
+    #[arg(long, env = "WARDEN_OIDC_CLIENT_ID", default_value = "")]
+    pub oidc_client_id: String,
+    /// The client secret; unset for a public client.
+    #[arg(long, env = "WARDEN_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// Scopes requested (comma-separated or repeated).
+    #[arg(
+        long,
+        env = "WARDEN_OIDC_SCOPES",
+        value_delimiter = ',',
+        default_value = "openid,profile,email"
+    )]
+    pub oidc_scopes: Vec<String>,
+    /// The claim holding the e-mail address.
+    #[arg(long, env = "WARDEN_OIDC_EMAIL_FIELD", default_value = "email")]
+    pub oidc_email_field: String,
+    /// The claim holding the username.
+    #[arg(
+        long,
+        env = "WARDEN_OIDC_USERNAME_FIELD",
+        default_value = "preferred_username"
+    )]
+    pub oidc_username_field: String,
+    /// The claim holding the display name.
+    #[arg(long, env = "WARDEN_OIDC_NAME_FIELD", default_value = "name")]
+    pub oidc_name_field: String,
+    /// The claim whose values sync the default organization's groups when no group
+    /// sync settings are stored.
+    #[arg(long, env = "WARDEN_OIDC_GROUP_FIELD", default_value = "")]
+    pub oidc_group_field: String,
+    /// Whether a first sign-in creates the account.
+    #[arg(long, env = "WARDEN_OIDC_ALLOW_SIGNUPS", default_value_t = true,
+          action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub oidc_allow_signups: bool,
+    /// E-mail domains allowed to sign in (comma-separated or repeated); none = all.
+    #[arg(long, env = "WARDEN_OIDC_EMAIL_DOMAIN", value_delimiter = ',')]
+    pub oidc_email_domain: Vec<String>,
+    /// Accept `email_verified: false`.
+    #[arg(long, env = "WARDEN_OIDC_IGNORE_EMAIL_VERIFIED", default_value_t = false,
+          action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub oidc_ignore_email_verified: bool,
+    /// Use the ID token's claims only, without asking the userinfo endpoint.
+    #[arg(long, env = "WARDEN_OIDC_IGNORE_USERINFO", default_value_t = false,
+          action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub oidc_ignore_userinfo: bool,
+    /// The sign-in button's text.
+    #[arg(
+        long,
+        env = "WARDEN_OIDC_SIGN_IN_TEXT",
+        default_value = "OpenID Connect"
+    )]
+    pub oidc_sign_in_text: String,
+    /// The sign-in button's icon URL.
+    #[arg(long, env = "WARDEN_OIDC_ICON_URL", default_value = "")]
+    pub oidc_icon_url: String,
+}
+
+impl Default for OidcArgs {
+    fn default() -> Self {
+        Self {
+            oidc_issuer_url: None,
+            oidc_client_id: String::new(),
+            oidc_client_secret: None,
+            oidc_scopes: vec!["openid".into(), "profile".into(), "email".into()],
+            oidc_email_field: "email".into(),
+            oidc_username_field: "preferred_username".into(),
+            oidc_name_field: "name".into(),
+            oidc_group_field: String::new(),
+            oidc_allow_signups: true,
+            oidc_email_domain: Vec::new(),
+            oidc_ignore_email_verified: false,
+            oidc_ignore_userinfo: false,
+            oidc_sign_in_text: "OpenID Connect".into(),
+            oidc_icon_url: String::new(),
+        }
+    }
 }
 
 /// Coder's default metrics address.
@@ -181,6 +270,7 @@ impl Default for ServerArgs {
             oauth2_device_verify_rate_limit: 5,
             prometheus_enable: false,
             prometheus_address: None,
+            oidc: OidcArgs::default(),
         }
     }
 }

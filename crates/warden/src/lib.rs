@@ -14,15 +14,18 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use warden_domain::oidc::OidcSettings;
 use warden_domain::ports::SystemClock;
+use warden_domain::services::oidc::Oidc;
 use warden_domain::{DomainConfig, Ports, Services};
 use warden_http::ratelimit::SharedLimit;
 use warden_http::{AppState, HttpConfig};
+use warden_oidc::{OidcConfig, OidcRelyingParty};
 use warden_scim::{ScimConfig, ScimService};
 use warden_storage::{Database, PoolConfig, Repositories};
 
 use crate::adapters::{Argon2Hasher, Ed25519Keys, OsSecrets};
-use crate::config::{CommonArgs, ServerArgs};
+use crate::config::{CommonArgs, OidcArgs, ServerArgs};
 
 /// The window of the registration and device-verification rate limits.
 const MINUTE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -126,7 +129,10 @@ impl Application {
         oauth2_config.device_code_lifetime =
             std::time::Duration::from_secs(args.oauth2_device_code_lifetime);
         let repos = Repositories::new(&db);
-        let services = services(&db);
+        let mut services = services(&db);
+        if let Some(oidc) = oidc(&args.oidc, &access_url)? {
+            services = services.with_oidc(oidc);
+        }
         let state = web::Data::new(AppState {
             oauth2: oauth2_provider(&db, oauth2_config),
             registration_limiter: SharedLimit::new(
@@ -221,6 +227,46 @@ impl Application {
     }
 }
 
+/// The OpenID provider and its settings, when `--oidc-issuer-url` is set. Contacts
+/// nobody: discovery happens at the first sign-in.
+fn oidc(args: &OidcArgs, access_url: &str) -> anyhow::Result<Option<Oidc>> {
+    let Some(issuer_url) = args.oidc_issuer_url.clone().filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let provider = OidcRelyingParty::new(OidcConfig {
+        issuer_url,
+        client_id: args.oidc_client_id.clone(),
+        client_secret: args.oidc_client_secret.clone().unwrap_or_default(),
+        redirect_url: format!(
+            "{}/api/v2/users/oidc/callback",
+            access_url.trim_end_matches('/')
+        ),
+        scopes: args.oidc_scopes.clone(),
+        ignore_userinfo: args.oidc_ignore_userinfo,
+        timeout: std::time::Duration::from_secs(10),
+    })
+    .map_err(anyhow::Error::msg)?;
+    Ok(Some(Oidc {
+        provider: Arc::new(provider),
+        settings: OidcSettings {
+            allow_signups: args.oidc_allow_signups,
+            email_domains: args
+                .oidc_email_domain
+                .iter()
+                .map(|d| d.trim().to_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
+            ignore_email_verified: args.oidc_ignore_email_verified,
+            email_field: args.oidc_email_field.clone(),
+            username_field: args.oidc_username_field.clone(),
+            name_field: args.oidc_name_field.clone(),
+            group_field: args.oidc_group_field.clone(),
+            sign_in_text: args.oidc_sign_in_text.clone(),
+            icon_url: args.oidc_icon_url.clone(),
+        },
+    }))
+}
+
 /// Stops a running [`Application`] from elsewhere.
 #[derive(Clone)]
 pub struct StopHandle(actix_web::dev::ServerHandle);
@@ -273,6 +319,22 @@ pub fn effective_config(common: &CommonArgs, args: &ServerArgs) -> String {
             "oauth2_device_verify_rate_limit={}",
             args.oauth2_device_verify_rate_limit
         ),
+        format!(
+            "oidc_issuer_url={}",
+            or_unset(args.oidc.oidc_issuer_url.as_ref())
+        ),
+        format!("oidc_client_id={}", args.oidc.oidc_client_id),
+        format!(
+            "oidc_client_secret={}",
+            secret(&args.oidc.oidc_client_secret)
+        ),
+        format!("oidc_scopes={}", args.oidc.oidc_scopes.join(",")),
+        format!("oidc_allow_signups={}", args.oidc.oidc_allow_signups),
+        format!(
+            "oidc_email_domain={}",
+            args.oidc.oidc_email_domain.join(",")
+        ),
+        format!("oidc_ignore_userinfo={}", args.oidc.oidc_ignore_userinfo),
         format!(
             "prometheus_address={}",
             args.prometheus_listen()

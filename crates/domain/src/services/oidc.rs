@@ -95,7 +95,10 @@ impl Services {
 
     fn oidc_failure(&self, error: OidcError) -> DomainError {
         match error {
-            OidcError::Unavailable(detail) => DomainError::Unavailable(detail),
+            OidcError::Unavailable(detail) => DomainError::Upstream {
+                message: "The identity provider could not be reached. Try again later.".into(),
+                detail,
+            },
             OidcError::Rejected(detail) => {
                 DomainError::bad_request("Failed to sign in with OIDC.", detail)
             }

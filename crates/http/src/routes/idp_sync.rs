@@ -13,7 +13,7 @@ use crate::dto::{
     PatchRoleIdpSyncConfigRequest, PatchRoleIdpSyncMappingRequest, RoleSyncSettings,
 };
 use crate::error::{ApiResult, Response};
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, QueryPairs};
 
 /// The deployment's organization sync settings.
 #[utoipa::path(get, path = "/api/v2/settings/idpsync/organization", tag = "Enterprise",
@@ -238,4 +238,79 @@ pub async fn patch_role_sync_mapping(
         .patch_role_sync_mapping(&actor, &path, add, remove)
         .await?;
     Ok(web::Json(settings.into()))
+}
+
+/// The claim names OIDC users of the deployment signed in with.
+#[utoipa::path(get, path = "/api/v2/settings/idpsync/available-fields", tag = "Enterprise",
+    responses((status = 200, body = Vec<String>), (status = 401, body = Response), (status = 403, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[get("/settings/idpsync/available-fields")]
+pub async fn available_fields(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+) -> ApiResult<web::Json<Vec<String>>> {
+    Ok(web::Json(
+        state.services.oidc_claim_fields(&actor, None).await?,
+    ))
+}
+
+/// The distinct values of one claim among the deployment's OIDC users.
+#[utoipa::path(get, path = "/api/v2/settings/idpsync/field-values", tag = "Enterprise",
+    params(("claimField" = String, Query, description = "Claim field name")),
+    responses((status = 200, body = Vec<String>), (status = 400, body = Response), (status = 401, body = Response), (status = 403, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[get("/settings/idpsync/field-values")]
+pub async fn field_values(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    query: QueryPairs,
+) -> ApiResult<web::Json<Vec<String>>> {
+    let field = query.single("claimField")?;
+    Ok(web::Json(
+        state
+            .services
+            .oidc_claim_values(&actor, None, field)
+            .await?,
+    ))
+}
+
+/// The claim names the organization's OIDC members signed in with.
+#[utoipa::path(get, path = "/api/v2/organizations/{organization}/settings/idpsync/available-fields", tag = "Enterprise",
+    params(("organization" = String, Path, description = "Organization ID or name")),
+    responses((status = 200, body = Vec<String>), (status = 401, body = Response), (status = 403, body = Response), (status = 404, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[get("/organizations/{organization}/settings/idpsync/available-fields")]
+pub async fn organization_available_fields(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+) -> ApiResult<web::Json<Vec<String>>> {
+    Ok(web::Json(
+        state
+            .services
+            .oidc_claim_fields(&actor, Some(&path))
+            .await?,
+    ))
+}
+
+/// The distinct values of one claim among the organization's OIDC members.
+#[utoipa::path(get, path = "/api/v2/organizations/{organization}/settings/idpsync/field-values", tag = "Enterprise",
+    params(("organization" = String, Path, description = "Organization ID or name"),
+        ("claimField" = String, Query, description = "Claim field name")),
+    responses((status = 200, body = Vec<String>), (status = 400, body = Response), (status = 401, body = Response), (status = 403, body = Response), (status = 404, body = Response)),
+    security(("CoderSessionToken" = [])))]
+#[get("/organizations/{organization}/settings/idpsync/field-values")]
+pub async fn organization_field_values(
+    state: web::Data<AppState>,
+    Authenticated(actor): Authenticated,
+    path: web::Path<String>,
+    query: QueryPairs,
+) -> ApiResult<web::Json<Vec<String>>> {
+    let field = query.single("claimField")?;
+    Ok(web::Json(
+        state
+            .services
+            .oidc_claim_values(&actor, Some(&path), field)
+            .await?,
+    ))
 }

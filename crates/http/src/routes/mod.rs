@@ -10,6 +10,7 @@ pub mod oauth2;
 pub mod oauth2_apps;
 pub mod oauth2_device;
 pub mod oauth2_register;
+pub mod oidc;
 pub mod organizations;
 pub mod replicas;
 pub mod roles;

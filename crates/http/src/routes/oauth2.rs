@@ -315,7 +315,7 @@ pub(crate) fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, St
 }
 
 /// Where the login page returns to: a path on this server, never another origin.
-fn safe_return(raw: &str) -> Option<&str> {
+pub(crate) fn safe_return(raw: &str) -> Option<&str> {
     let local = raw.starts_with('/') && !raw.starts_with("//") && !raw.starts_with("/\\");
     (local && !raw.chars().any(char::is_control)).then_some(raw)
 }
@@ -483,7 +483,33 @@ pub async fn authorize(
     })
 }
 
-fn login_page(kind: PageKind, back: &str, message: Option<&str>) -> HttpResponse {
+fn login_page(state: &AppState, kind: PageKind, back: &str, message: Option<&str>) -> HttpResponse {
+    // With OIDC configured, a button that starts its sign-in and returns here.
+    let oidc = state
+        .services
+        .oidc_settings()
+        .map(|settings| {
+            let text = if settings.sign_in_text.is_empty() {
+                "OpenID Connect"
+            } else {
+                settings.sign_in_text.as_str()
+            };
+            let icon = if settings.icon_url.is_empty() {
+                String::new()
+            } else {
+                format!("<img src=\"{}\" alt=\"\" width=\"20\" height=\"20\"> ", esc(&settings.icon_url))
+            };
+            let start = format!(
+                "/api/v2/users/oidc/callback?{}",
+                serde_urlencoded::to_string([("redirect", back)]).unwrap_or_default()
+            );
+            format!(
+                "<div class=\"actions\"><a class=\"button\" id=\"oidc\" href=\"{}\">{icon}Sign in with {}</a></div>",
+                esc(&start),
+                esc(text)
+            )
+        })
+        .unwrap_or_default();
     let error = message
         .map(|m| format!("<p class=\"error\" id=\"error\">{}</p>", esc(m)))
         .unwrap_or_default();
@@ -493,7 +519,7 @@ fn login_page(kind: PageKind, back: &str, message: Option<&str>) -> HttpResponse
 <input type=\"hidden\" name=\"redirect\" value=\"{back}\">\
 <label>Email <input type=\"email\" name=\"email\" id=\"email\" autocomplete=\"username\" required></label>\
 <label>Password <input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\" required></label>\
-<div class=\"actions\"><button type=\"submit\" class=\"primary\" id=\"sign-in\">Sign in</button></div></form>",
+<div class=\"actions\"><button type=\"submit\" class=\"primary\" id=\"sign-in\">Sign in</button></div></form>{oidc}",
         back = esc(back),
     );
     page(kind, "Sign in", &body)
@@ -504,7 +530,7 @@ fn login_page(kind: PageKind, back: &str, message: Option<&str>) -> HttpResponse
     params(("redirect" = Option<String>, Query, description = "Path on this server to return to")),
     responses((status = 200, description = "HTML sign-in page")))]
 #[get("/login")]
-pub async fn login_form(req: HttpRequest) -> HttpResponse {
+pub async fn login_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(req.query_string()).unwrap_or_default();
     let back = pairs
@@ -512,7 +538,7 @@ pub async fn login_form(req: HttpRequest) -> HttpResponse {
         .find(|(k, _)| k == "redirect")
         .and_then(|(_, v)| safe_return(v))
         .unwrap_or("/");
-    login_page(PageKind::Ok, back, None)
+    login_page(&state, PageKind::Ok, back, None)
 }
 
 /// Signs in from the page: sets the session cookie and returns to `redirect`.
@@ -527,7 +553,7 @@ pub async fn login_submit(
 ) -> HttpResponse {
     let form = match read_form(&req, payload).await {
         Ok(form) => form,
-        Err(e) => return login_page(PageKind::BadRequest, "/", Some(&e.description)),
+        Err(e) => return login_page(&state, PageKind::BadRequest, "/", Some(&e.description)),
     };
     let field = |name: &str| {
         form.iter()
@@ -539,6 +565,7 @@ pub async fn login_submit(
     let (email, password) = (field("email"), field("password"));
     if email.is_empty() || password.is_empty() {
         return login_page(
+            &state,
             PageKind::BadRequest,
             back,
             Some("Enter your email and password."),
@@ -555,6 +582,7 @@ pub async fn login_submit(
             let mut response = redirect(actix_web::http::StatusCode::SEE_OTHER, back);
             if response.add_cookie(&cookie).is_err() {
                 return login_page(
+                    &state,
                     PageKind::Unavailable,
                     back,
                     Some("Cannot set the session cookie."),
@@ -563,6 +591,7 @@ pub async fn login_submit(
             response
         }
         Err(warden_domain::DomainError::Unavailable(_)) => login_page(
+            &state,
             PageKind::Unavailable,
             back,
             Some("The service is temporarily unavailable. Please try again."),
@@ -570,7 +599,7 @@ pub async fn login_submit(
         Err(e) => {
             let message = ApiError::from(e).to_string();
             let shown = message.split_once(": ").map(|(_, m)| m).unwrap_or(&message);
-            login_page(PageKind::Unauthorized, back, Some(shown))
+            login_page(&state, PageKind::Unauthorized, back, Some(shown))
         }
     }
 }

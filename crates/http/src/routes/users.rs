@@ -251,7 +251,8 @@ pub async fn activate_user(
 #[utoipa::path(get, path = "/api/v2/users/authmethods", tag = "Users",
     responses((status = 200, body = AuthMethods)))]
 #[get("/users/authmethods")]
-pub async fn auth_methods() -> web::Json<AuthMethods> {
+pub async fn auth_methods(state: web::Data<AppState>) -> web::Json<AuthMethods> {
+    let oidc = state.services.oidc_settings();
     web::Json(AuthMethods {
         terms_of_service_url: String::new(),
         password: AuthMethod { enabled: true },
@@ -260,9 +261,9 @@ pub async fn auth_methods() -> web::Json<AuthMethods> {
             default_provider_configured: false,
         },
         oidc: OidcAuthMethod {
-            enabled: false,
-            sign_in_text: String::new(),
-            icon_url: String::new(),
+            enabled: oidc.is_some(),
+            sign_in_text: oidc.map(|o| o.sign_in_text.clone()).unwrap_or_default(),
+            icon_url: oidc.map(|o| o.icon_url.clone()).unwrap_or_default(),
         },
     })
 }
