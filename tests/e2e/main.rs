@@ -14,6 +14,7 @@ mod null_fields;
 mod oauth2_device_dcr;
 mod oauth2_policy;
 mod oauth2_provider;
+mod oidc;
 mod organizations;
 mod replicas;
 mod roles;

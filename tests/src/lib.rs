@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 pub use warden_storage::Backend;
 use warden_storage::testing::TestDatabase;
 
+pub mod oidc;
+
 /// Password used for every test user; strong enough for Coder's rules.
 pub const PASSWORD: &str = "SomeSecurePassword!1";
 
