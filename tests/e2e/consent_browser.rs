@@ -1,6 +1,10 @@
-//! The consent page in a real browser: headless Chromium driven over the W3C WebDriver
-//! protocol (chromedriver). Signs in on the login page, opens the authorize URL,
-//! clicks Allow, and lands on the client's callback with a code.
+//! Warden's pages in a real browser: headless Chromium driven over the W3C WebDriver
+//! protocol (chromedriver).
+//!
+//! - The consent page: signs in on the login page, opens the authorize URL, clicks
+//!   Allow, and lands on the client's callback with a code.
+//! - OIDC sign-in: from the login page's button through a real OpenID provider's
+//!   login form and back, signed in.
 //!
 //! Without `chromium`/`chromedriver` the test is skipped locally but fails when
 //! `CI=true` (`.ci/run` installs both).
@@ -95,6 +99,39 @@ impl Driver {
         anyhow::ensure!(status.is_success(), "WebDriver {path}: {status} {reply}");
         Ok(reply["value"].clone())
     }
+}
+
+impl Driver {
+    /// A headless browser session with this driver's profile.
+    async fn session(&self, chromium: &str) -> anyhow::Result<Session<'_>> {
+        let session = self.call(reqwest::Method::POST, "/session", json!({
+            "capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {"binary": chromium, "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    format!("--user-data-dir={}", self.profile.display()),
+                ]},
+            }},
+        })).await?;
+        Ok(Session {
+            driver: self,
+            id: session["sessionId"].as_str().unwrap_or_default().to_owned(),
+        })
+    }
+}
+
+/// Chromium and chromedriver, or `None` to skip (never under CI).
+fn browser_tools() -> anyhow::Result<Option<(String, String)>> {
+    let (Some(chromium), Some(chromedriver)) = (which("chromium"), which("chromedriver")) else {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        anyhow::ensure!(
+            !ci,
+            "chromium and chromedriver are required under CI (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("skipping: chromium or chromedriver not installed");
+        return Ok(None);
+    };
+    Ok(Some((chromium, chromedriver)))
 }
 
 struct Session<'a> {
@@ -218,10 +255,7 @@ async fn callback_server() -> anyhow::Result<String> {
 
 on_both_backends! {
     async fn consent_page_in_headless_chromium(app: TestApp) {
-        let (Some(chromium), Some(chromedriver)) = (which("chromium"), which("chromedriver")) else {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-            anyhow::ensure!(!ci, "chromium and chromedriver are required under CI (apt-get install chromium chromium-driver)");
-            eprintln!("skipping: chromium or chromedriver not installed");
+        let Some((chromium, chromedriver)) = browser_tools()? else {
             return Ok(());
         };
         let owner = app.owner().await?;
@@ -232,16 +266,7 @@ on_both_backends! {
         let client_id = created.body["id"].as_str().unwrap_or_default().to_owned();
 
         let driver = Driver::start(&chromedriver).await?;
-        let session = driver.call(reqwest::Method::POST, "/session", json!({
-            "capabilities": {"alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {"binary": chromium, "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    format!("--user-data-dir={}", driver.profile.display()),
-                ]},
-            }},
-        })).await?;
-        let session = Session { driver: &driver, id: session["sessionId"].as_str().unwrap_or_default().to_owned() };
+        let session = driver.session(&chromium).await?;
 
         let mut authorize = reqwest::Url::parse(&format!("{}/oauth2/authorize", app.base))?;
         authorize.query_pairs_mut()
@@ -267,5 +292,71 @@ on_both_backends! {
         assert!(param("code").is_some_and(|c| c.starts_with("coder_")), "{landed}");
         let _ = driver.call(reqwest::Method::DELETE, &format!("/session/{}", session.id), Value::Null).await;
         Ok(())
+    }
+}
+
+mod oidc_sign_in_in_headless_chromium {
+    use super::*;
+    use warden_tests::{Backend, TestApp};
+
+    async fn run(backend: Backend) -> anyhow::Result<()> {
+        let Some((chromium, chromedriver)) = browser_tools()? else {
+            return Ok(());
+        };
+        let accounts = json!({"alice": {
+            "email": "alice@example.com", "email_verified": true,
+            "preferred_username": "alice", "groups": ["dev"],
+        }});
+        let (app, provider) = TestApp::spawn_with_oidc(backend, &accounts, |args| {
+            args.oidc.oidc_sign_in_text = "Acme SSO".into();
+        })
+        .await?;
+        app.owner().await?;
+
+        let driver = Driver::start(&chromedriver).await?;
+        let session = driver.session(&chromium).await?;
+        session
+            .go(&format!("{}/login?redirect=/api/v2/users/me", app.base))
+            .await?;
+        assert!(
+            session
+                .text("#oidc")
+                .await?
+                .contains("Sign in with Acme SSO")
+        );
+        session.click("#oidc").await?;
+        // The provider's own login form.
+        session
+            .wait_for(&format!("{}/interaction/", provider.issuer))
+            .await?;
+        session.type_into("input[name=login]", "alice").await?;
+        session.type_into("input[name=password]", "any").await?;
+        session.click("button[type=submit]").await?;
+        // Back through Warden's callback, signed in, on the page asked for: the
+        // browser's cookie authenticates the API call.
+        session
+            .wait_for(&format!("{}/api/v2/users/me", app.base))
+            .await?;
+        let me: Value = serde_json::from_str(&session.text("body").await?)?;
+        assert_eq!(me["username"], "alice");
+        assert_eq!(me["login_type"], "oidc");
+        let _ = driver
+            .call(
+                reqwest::Method::DELETE,
+                &format!("/session/{}", session.id),
+                Value::Null,
+            )
+            .await;
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() -> anyhow::Result<()> {
+        run(Backend::Sqlite).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() -> anyhow::Result<()> {
+        run(Backend::Postgres).await
     }
 }

@@ -17,6 +17,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v2/users"),
     ("POST", "/api/v2/users"),
     ("GET", "/api/v2/users/authmethods"),
+    ("GET", "/api/v2/users/oidc/callback"),
     ("GET", "/api/v2/users/{user}"),
     ("DELETE", "/api/v2/users/{user}"),
     ("PUT", "/api/v2/users/{user}/profile"),
@@ -103,6 +104,16 @@ pub const ROUTES: &[(&str, &str)] = &[
         "PATCH",
         "/api/v2/organizations/{organization}/settings/idpsync/roles/mapping",
     ),
+    ("GET", "/api/v2/settings/idpsync/available-fields"),
+    ("GET", "/api/v2/settings/idpsync/field-values"),
+    (
+        "GET",
+        "/api/v2/organizations/{organization}/settings/idpsync/available-fields",
+    ),
+    (
+        "GET",
+        "/api/v2/organizations/{organization}/settings/idpsync/field-values",
+    ),
     ("GET", "/api/v2/groups"),
     ("GET", "/api/v2/organizations/{organization}/groups"),
     ("POST", "/api/v2/organizations/{organization}/groups"),
@@ -177,6 +188,8 @@ const PUBLIC: &[(&str, &str)] = &[
     ("POST", "/api/v2/users/first"),
     ("POST", "/api/v2/users/login"),
     ("GET", "/api/v2/users/authmethods"),
+    // Starts or finishes a sign-in through the OpenID provider.
+    ("GET", "/api/v2/users/oidc/callback"),
     ("GET", "/.well-known/oauth-authorization-server"),
     ("GET", "/api/v2/.well-known/oauth-authorization-server"),
     ("GET", "/.well-known/oauth-protected-resource"),

@@ -79,6 +79,7 @@ pub struct CommonArgs {
 
 /// What to run; `server` when omitted.
 #[derive(Debug, Clone, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process; boxing buys nothing
 pub enum Command {
     /// Serve the API (the default).
     Server(ServerArgs),
