@@ -155,6 +155,16 @@ on_both_backends! {
             .await?;
         assert_eq!(password_for_oidc.status, StatusCode::BAD_REQUEST);
         assert_eq!(password_for_oidc.message(), "Password cannot be set for non-password (\"oidc\") authentication.");
+        let oidc_off = app
+            .post("/api/v2/users", Some(&owner.token),
+                  json!({"email": "x@example.com", "username": "x", "login_type": "oidc", "organization_ids": [nil]}))
+            .await?;
+        assert_eq!((oidc_off.status, oidc_off.message()), (StatusCode::BAD_REQUEST, "You must configure OIDC before creating OIDC users."));
+        let github = app
+            .post("/api/v2/users", Some(&owner.token),
+                  json!({"email": "x@example.com", "username": "x", "login_type": "github", "organization_ids": [nil]}))
+            .await?;
+        assert_eq!((github.status, github.message()), (StatusCode::BAD_REQUEST, "You must configure Github OAuth2 before creating Github users."));
 
         let invalid = app
             .post("/api/v2/users", Some(&owner.token), json!({"email": "nope", "username": "-x", "organization_ids": [nil]}))

@@ -209,7 +209,19 @@ impl Services {
                 let password = Password::parse_new(&req.password)?;
                 Some(self.hash_password(&password).await?)
             }
-            LoginType::None | LoginType::Github | LoginType::Oidc => None,
+            LoginType::Oidc if self.oidc.is_none() => {
+                return Err(DomainError::bad_request(
+                    "You must configure OIDC before creating OIDC users.",
+                    "",
+                ));
+            }
+            LoginType::Github => {
+                return Err(DomainError::bad_request(
+                    "You must configure Github OAuth2 before creating Github users.",
+                    "",
+                ));
+            }
+            LoginType::None | LoginType::Oidc => None,
             LoginType::Token | LoginType::OAuth2ProviderApp => {
                 return Err(DomainError::bad_request(
                     format!(
