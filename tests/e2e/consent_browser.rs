@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use warden_tests::{StatusCode, on_both_backends};
+use warden_tests::{StatusCode, TestApp, on_both_backends};
 
 /// The key WebDriver uses for element references.
 const ELEMENT: &str = "element-6066-11e4-a52f-4a6ad7cd6ec9";
@@ -295,11 +295,8 @@ on_both_backends! {
     }
 }
 
-mod oidc_sign_in_in_headless_chromium {
-    use super::*;
-    use warden_tests::{Backend, TestApp};
-
-    async fn run(backend: Backend) -> anyhow::Result<()> {
+on_both_backends! {
+    async fn oidc_sign_in_in_headless_chromium(backend: Backend) {
         let Some((chromium, chromedriver)) = browser_tools()? else {
             return Ok(());
         };
@@ -348,15 +345,5 @@ mod oidc_sign_in_in_headless_chromium {
             )
             .await;
         Ok(())
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() -> anyhow::Result<()> {
-        run(Backend::Sqlite).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() -> anyhow::Result<()> {
-        run(Backend::Postgres).await
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use warden_tests::oidc::{Browser, Landing};
-use warden_tests::{Backend, StatusCode, TestApp, on_both_backends};
+use warden_tests::{StatusCode, TestApp, on_both_backends};
 
 const ORG_SYNC: &str = "/api/v2/settings/idpsync/organization";
 
@@ -51,10 +51,8 @@ async fn user_count(app: &TestApp, token: &str) -> anyhow::Result<u64> {
     Ok(users.body["count"].as_u64().unwrap_or_default())
 }
 
-mod sign_in {
-    use super::*;
-
-    async fn run(backend: Backend) -> anyhow::Result<()> {
+on_both_backends! {
+    async fn sign_in_creates_links_and_follows_the_provider(backend: Backend) {
         let (app, provider) = TestApp::spawn_with_oidc(backend, &accounts(), |_| {}).await?;
         let owner = app.owner().await?;
         let admin = Some(owner.token.as_str());
@@ -203,22 +201,10 @@ mod sign_in {
         assert!(refused.session_token().is_none());
         Ok(())
     }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() -> anyhow::Result<()> {
-        run(Backend::Sqlite).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() -> anyhow::Result<()> {
-        run(Backend::Postgres).await
-    }
 }
 
-mod refusals {
-    use super::*;
-
-    async fn run(backend: Backend) -> anyhow::Result<()> {
+on_both_backends! {
+    async fn refusals_create_and_change_nothing(backend: Backend) {
         let (app, _provider) = TestApp::spawn_with_oidc(backend, &accounts(), |args| {
             args.oidc.oidc_email_domain = vec!["example.com".into()];
         })
@@ -327,22 +313,10 @@ mod refusals {
         );
         Ok(())
     }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() -> anyhow::Result<()> {
-        run(Backend::Sqlite).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() -> anyhow::Result<()> {
-        run(Backend::Postgres).await
-    }
 }
 
-mod signups_disabled_and_provider_down {
-    use super::*;
-
-    async fn run(backend: Backend) -> anyhow::Result<()> {
+on_both_backends! {
+    async fn signups_disabled_and_provider_down(backend: Backend) {
         let (app, mut provider) = TestApp::spawn_with_oidc(backend, &accounts(), |args| {
             args.oidc.oidc_allow_signups = false;
             args.oidc.oidc_sign_in_text = "Acme SSO".into();
@@ -408,16 +382,6 @@ mod signups_disabled_and_provider_down {
         assert_eq!(page.status, StatusCode::BAD_GATEWAY);
         assert!(page.body.contains("identity provider"));
         Ok(())
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() -> anyhow::Result<()> {
-        run(Backend::Sqlite).await
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() -> anyhow::Result<()> {
-        run(Backend::Postgres).await
     }
 }
 

@@ -388,6 +388,27 @@ macro_rules! on_both_backends {
             }
         }
     };
+    // A test that starts its own servers (with an identity provider, say): it gets
+    // the backend to use.
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident: Backend) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(#[$meta])*
+            async fn run($backend: $crate::Backend) -> anyhow::Result<()> $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() -> anyhow::Result<()> {
+                run($crate::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() -> anyhow::Result<()> {
+                run($crate::Backend::Postgres).await
+            }
+        }
+    };
     ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp) $body:block) => {
         $crate::on_both_backends! {
             $(#[$meta])* async fn $name($app: TestApp with |_| {}) $body
