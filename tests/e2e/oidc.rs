@@ -161,6 +161,8 @@ on_both_backends! {
         let again = signed_in(&Browser::new()?.sign_in(&app, "alice").await?)?;
         let me = app.get("/api/v2/users/me", Some(&again)).await?;
         assert_eq!(me.body["id"], id.as_str());
+        assert_eq!(me.body["email"], "alice@new.example.com", "the provider's address is mirrored");
+        assert_eq!(me.body["username"], "alice");
         let groups = app.get("/api/v2/organizations/acme/groups", admin).await?;
         let with_alice: Vec<String> = groups
             .body

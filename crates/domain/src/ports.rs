@@ -465,6 +465,9 @@ pub struct LinkedSignIn {
     pub new_user: Option<NewUser>,
     /// A dormant account to make active again.
     pub reactivate: bool,
+    /// An existing account's e-mail and name, when the provider now says otherwise
+    /// (mirrored as Coder does; the username never changes).
+    pub profile: Option<(crate::values::Email, String)>,
     pub link: crate::oidc::UserLink,
     pub key: ApiKey,
     pub sync: crate::idp_sync::plan::SyncChanges,

@@ -1672,6 +1672,7 @@ mod user_links {
         LinkedSignIn {
             new_user,
             reactivate: false,
+            profile: None,
             key: api_key(key, link.user_id, LoginType::Oidc, "", T0),
             link,
             sync: SyncChanges::default(),

@@ -134,6 +134,7 @@ impl Services {
         };
 
         let mut audit = Vec::new();
+        let mut profile = None;
         let (user_id, username, new_user, link_created, reactivate) = match &existing {
             Some((user, link)) => {
                 if user.login_type != LoginType::Oidc {
@@ -161,6 +162,26 @@ impl Services {
                         )
                         .with_change("status", "dormant", "active"),
                     );
+                }
+                // The provider is the source of truth for the address and name.
+                let name = claimed_name(settings, &claims);
+                if user.email != email || user.name != name {
+                    let mut entry = AuditEntry::new(
+                        now,
+                        Some(user.id),
+                        AuditAction::Write,
+                        "user",
+                        user.id,
+                        user.username.as_str(),
+                    );
+                    if user.email != email {
+                        entry = entry.with_change("email", user.email.as_str(), email.as_str());
+                    }
+                    if user.name != name {
+                        entry = entry.with_change("name", user.name.as_str(), name.as_str());
+                    }
+                    audit.push(entry);
+                    profile = Some((email.clone(), name));
                 }
                 let created = link.as_ref().map(|l| l.created_at);
                 (user.id, user.username.clone(), None, created, reactivate)
@@ -237,6 +258,7 @@ impl Services {
             .sign_in(LinkedSignIn {
                 new_user,
                 reactivate,
+                profile,
                 link: UserLink {
                     user_id,
                     login_type: LoginType::Oidc,

@@ -428,6 +428,11 @@ impl crate::ports::UserLinkRepo for FakeStore {
                 let stored = state.users.get_mut(&user).ok_or(RepoError::NotFound)?;
                 stored.user.status = UserStatus::Active;
             }
+            if let Some((email, name)) = sign_in.profile {
+                let stored = state.users.get_mut(&user).ok_or(RepoError::NotFound)?;
+                stored.user.email = email;
+                stored.user.name = name;
+            }
             state
                 .links
                 .retain(|l| !(l.user_id == user && l.login_type == sign_in.link.login_type));

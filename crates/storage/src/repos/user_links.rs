@@ -302,6 +302,16 @@ impl UserLinkRepo for DieselUserLinkRepo {
                         .execute(conn)
                         .map_err(map_diesel)?;
                 }
+                if let Some((email, name)) = &sign_in.profile {
+                    diesel::update(users::table.find(&uid))
+                        .set((
+                            users::email.eq(email.as_str()),
+                            users::name.eq(name),
+                            users::updated_at.eq(to_db(sign_in.link.updated_at)),
+                        ))
+                        .execute(conn)
+                        .map_err(map_diesel)?;
+                }
                 upsert_link(conn, &sign_in.link)?;
                 index_claims(conn, &uid, &sign_in.link.merged_claims())?;
                 diesel::insert_into(api_keys::table)
