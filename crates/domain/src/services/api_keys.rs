@@ -163,6 +163,57 @@ impl Services {
         .await
     }
 
+    /// A session key like a password sign-in's (the deployment's session lifetime,
+    /// every scope), and its token.
+    pub(crate) fn session_key(
+        &self,
+        user: UserId,
+        login_type: LoginType,
+        now: time::OffsetDateTime,
+    ) -> DomainResult<(ApiKey, String)> {
+        let lifetime = Duration::try_from(self.config.session_lifetime)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        Ok(self.new_key(
+            user,
+            login_type,
+            lifetime,
+            String::new(),
+            vec![SCOPE_ALL.to_owned()],
+            vec![ALLOW_ALL.to_owned()],
+            now,
+        ))
+    }
+
+    /// A new key with a fresh secret, not yet stored, and its token.
+    #[allow(clippy::too_many_arguments)]
+    fn new_key(
+        &self,
+        user: UserId,
+        login_type: LoginType,
+        lifetime: Duration,
+        token_name: String,
+        scopes: Vec<String>,
+        allow_list: Vec<String>,
+        now: time::OffsetDateTime,
+    ) -> (ApiKey, String) {
+        let generated = GeneratedApiKey::generate(self.ports.secrets.as_ref());
+        let key = ApiKey {
+            id: generated.id,
+            user_id: user,
+            hashed_secret: generated.hashed_secret,
+            last_used: now,
+            expires_at: now + lifetime,
+            created_at: now,
+            updated_at: now,
+            login_type,
+            lifetime_seconds: lifetime.whole_seconds(),
+            token_name,
+            scopes,
+            allow_list,
+        };
+        (key, generated.token)
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn insert_key(
         &self,
@@ -175,21 +226,15 @@ impl Services {
         allow_list: Vec<String>,
     ) -> DomainResult<String> {
         let now = self.now();
-        let generated = GeneratedApiKey::generate(self.ports.secrets.as_ref());
-        let key = ApiKey {
-            id: generated.id.clone(),
-            user_id: user.id,
-            hashed_secret: generated.hashed_secret.clone(),
-            last_used: now,
-            expires_at: now + lifetime,
-            created_at: now,
-            updated_at: now,
+        let (key, token) = self.new_key(
+            user.id,
             login_type,
-            lifetime_seconds: lifetime.whole_seconds(),
-            token_name: token_name.clone(),
+            lifetime,
+            token_name.clone(),
             scopes,
             allow_list,
-        };
+            now,
+        );
         let target = if token_name.is_empty() {
             user.username.as_str().to_owned()
         } else {
@@ -197,7 +242,7 @@ impl Services {
         };
         let audit = actor.audit(now, AuditAction::Create, "api_key", &key.id, target);
         match self.ports.api_keys.create(key, Some(audit)).await {
-            Ok(_) => Ok(generated.token),
+            Ok(_) => Ok(token),
             Err(RepoError::Conflict(_)) => Err(DomainError::Conflict {
                 message: format!("A token with name {token_name:?} already exists."),
                 detail: String::new(),

@@ -162,15 +162,7 @@ impl Services {
         }
         let now = self.now();
         let user = if user.status == UserStatus::Dormant {
-            let audit = AuditEntry::new(
-                now,
-                Some(user.id),
-                AuditAction::Write,
-                "user",
-                user.id,
-                user.username.as_str(),
-            )
-            .with_change("status", "dormant", "active");
+            let audit = own_account_write(now, &user).with_change("status", "dormant", "active");
             self.ports
                 .users
                 .set_status(user.id, UserStatus::Active, now, audit)
@@ -188,14 +180,7 @@ impl Services {
             ));
         }
         let (key, token) = self.session_key(user.id, LoginType::Password, now)?;
-        let audit = AuditEntry::new(
-            now,
-            Some(user.id),
-            AuditAction::Login,
-            "api_key",
-            &key.id,
-            user.username.as_str(),
-        );
+        let audit = sign_in_record(now, user.id, user.username.as_str(), &key);
         self.ports.api_keys.create(key, Some(audit)).await?;
         Ok(token)
     }
@@ -265,4 +250,37 @@ impl SessionCache {
             entries.insert(id, (generation, tags, actor));
         }
     }
+}
+
+/// A change a user's own sign-in makes to their account (reactivation, a profile the
+/// identity provider changed), made by that user.
+pub(crate) fn own_account_write(
+    now: time::OffsetDateTime,
+    user: &crate::model::User,
+) -> AuditEntry {
+    AuditEntry::new(
+        now,
+        Some(user.id),
+        AuditAction::Write,
+        "user",
+        user.id,
+        user.username.as_str(),
+    )
+}
+
+/// The record of a sign-in: the session key made for the user, by the user.
+pub(crate) fn sign_in_record(
+    now: time::OffsetDateTime,
+    user: crate::ids::UserId,
+    username: &str,
+    key: &crate::model::ApiKey,
+) -> AuditEntry {
+    AuditEntry::new(
+        now,
+        Some(user),
+        AuditAction::Login,
+        "api_key",
+        &key.id,
+        username,
+    )
 }

@@ -8,20 +8,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::Value;
-use time::Duration;
 use warden_rbac::{Action, Object, ResourceType};
 
 use crate::actor::Actor;
 use crate::error::{DomainError, DomainResult, RepoError};
 use crate::idp_sync::plan::Claims;
 use crate::ids::{OrganizationId, UserId};
-use crate::model::{ApiKey, AuditAction, AuditEntry, LoginType, NewUser, User, UserStatus};
+use crate::model::{AuditAction, AuditEntry, LoginType, NewUser, User, UserStatus};
 use crate::oidc::{OidcError, OidcIdentity, OidcSettings, OidcStart, OpenIdProvider, UserLink};
 use crate::ports::LinkedSignIn;
 use crate::services::Services;
-use crate::services::auth::{ALLOW_ALL, SCOPE_ALL};
+use crate::services::auth::{own_account_write, sign_in_record};
 use crate::services::idp_sync_run::SyncReport;
-use crate::token::GeneratedApiKey;
 use crate::values::{Email, Username, name_valid, real_name_valid};
 
 /// The deployment's OpenID provider and how its sign-ins are treated.
@@ -152,28 +150,13 @@ impl Services {
                 let reactivate = user.status == UserStatus::Dormant;
                 if reactivate {
                     audit.push(
-                        AuditEntry::new(
-                            now,
-                            Some(user.id),
-                            AuditAction::Write,
-                            "user",
-                            user.id,
-                            user.username.as_str(),
-                        )
-                        .with_change("status", "dormant", "active"),
+                        own_account_write(now, user).with_change("status", "dormant", "active"),
                     );
                 }
                 // The provider is the source of truth for the address and name.
                 let name = claimed_name(settings, &claims);
                 if user.email != email || user.name != name {
-                    let mut entry = AuditEntry::new(
-                        now,
-                        Some(user.id),
-                        AuditAction::Write,
-                        "user",
-                        user.id,
-                        user.username.as_str(),
-                    );
+                    let mut entry = own_account_write(now, user);
                     if user.email != email {
                         entry = entry.with_change("email", user.email.as_str(), email.as_str());
                     }
@@ -244,14 +227,7 @@ impl Services {
             .await?;
 
         let (key, token) = self.session_key(user_id, LoginType::Oidc, now)?;
-        audit.push(AuditEntry::new(
-            now,
-            Some(user_id),
-            AuditAction::Login,
-            "api_key",
-            &key.id,
-            username.as_str(),
-        ));
+        audit.push(sign_in_record(now, user_id, username.as_str(), &key));
         let user = self
             .ports
             .user_links
@@ -335,33 +311,6 @@ impl Services {
             "Could not find a free username for the account.",
             format!("{base:?} and ten alternatives are taken"),
         ))
-    }
-
-    /// A session key like a password sign-in's, and its token.
-    pub(crate) fn session_key(
-        &self,
-        user: UserId,
-        login_type: LoginType,
-        now: time::OffsetDateTime,
-    ) -> DomainResult<(ApiKey, String)> {
-        let lifetime = Duration::try_from(self.config.session_lifetime)
-            .map_err(|e| DomainError::Internal(e.to_string()))?;
-        let generated = GeneratedApiKey::generate(self.ports.secrets.as_ref());
-        let key = ApiKey {
-            id: generated.id.clone(),
-            user_id: user,
-            hashed_secret: generated.hashed_secret.clone(),
-            last_used: now,
-            expires_at: now + lifetime,
-            created_at: now,
-            updated_at: now,
-            login_type,
-            lifetime_seconds: lifetime.whole_seconds(),
-            token_name: String::new(),
-            scopes: vec![SCOPE_ALL.to_owned()],
-            allow_list: vec![ALLOW_ALL.to_owned()],
-        };
-        Ok((key, generated.token))
     }
 
     /// The claim names OIDC users signed in with, deployment-wide or of `org_param`'s

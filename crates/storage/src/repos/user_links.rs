@@ -38,43 +38,32 @@ impl DieselUserLinkRepo {
     }
 }
 
-type LinkRow = (
-    String,
-    String,
-    String,
-    String,
-    time::PrimitiveDateTime,
-    time::PrimitiveDateTime,
-);
+/// A stored link.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = user_links)]
+struct LinkRow {
+    user_id: String,
+    login_type: String,
+    linked_id: String,
+    claims: String,
+    created_at: time::PrimitiveDateTime,
+    updated_at: time::PrimitiveDateTime,
+}
 
-const LINK_COLUMNS: (
-    user_links::user_id,
-    user_links::login_type,
-    user_links::linked_id,
-    user_links::claims,
-    user_links::created_at,
-    user_links::updated_at,
-) = (
-    user_links::user_id,
-    user_links::login_type,
-    user_links::linked_id,
-    user_links::claims,
-    user_links::created_at,
-    user_links::updated_at,
-);
-
-fn into_link(row: LinkRow) -> Result<UserLink, RepoError> {
-    let (user_id, login_type, linked_id, claims, created_at, updated_at) = row;
-    Ok(UserLink {
-        user_id: parse_uuid("user id", &user_id)?,
-        login_type: login_type
-            .parse()
-            .map_err(|e: String| corrupt("link login type", e))?,
-        linked_id,
-        claims: serde_json::from_str(&claims).map_err(|e| corrupt("link claims", e))?,
-        created_at: from_db(created_at),
-        updated_at: from_db(updated_at),
-    })
+impl LinkRow {
+    fn into_link(self) -> Result<UserLink, RepoError> {
+        Ok(UserLink {
+            user_id: parse_uuid("user id", &self.user_id)?,
+            login_type: self
+                .login_type
+                .parse()
+                .map_err(|e: String| corrupt("link login type", e))?,
+            linked_id: self.linked_id,
+            claims: serde_json::from_str(&self.claims).map_err(|e| corrupt("link claims", e))?,
+            created_at: from_db(self.created_at),
+            updated_at: from_db(self.updated_at),
+        })
+    }
 }
 
 /// Inserts or replaces `user`'s link of its login type.
@@ -106,18 +95,24 @@ fn upsert_link(conn: &mut AnyConnection, link: &UserLink) -> Result<(), RepoErro
     Ok(())
 }
 
-/// Replaces the claim index rows of `user` with those of `claims`.
-fn index_claims(
-    conn: &mut AnyConnection,
-    user: &str,
-    claims: &serde_json::Map<String, serde_json::Value>,
-) -> Result<(), RepoError> {
+/// Removes the claim index rows of `user`.
+fn delete_claims(conn: &mut AnyConnection, user: &str) -> Result<(), RepoError> {
     diesel::delete(oidc_claim_fields::table.filter(oidc_claim_fields::user_id.eq(user)))
         .execute(conn)
         .map_err(map_diesel)?;
     diesel::delete(oidc_claim_values::table.filter(oidc_claim_values::user_id.eq(user)))
         .execute(conn)
         .map_err(map_diesel)?;
+    Ok(())
+}
+
+/// Replaces the claim index rows of `user` with those of `claims`.
+fn index_claims(
+    conn: &mut AnyConnection,
+    user: &str,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), RepoError> {
+    delete_claims(conn, user)?;
     let fields: Vec<String> = claims.keys().cloned().collect();
     let values: BTreeSet<(String, String)> = claims
         .iter()
@@ -177,12 +172,7 @@ fn index_claims(
 
 /// Removes a user's links and claim index; part of deleting the user.
 pub(crate) fn delete_links(conn: &mut AnyConnection, user: &str) -> Result<(), RepoError> {
-    diesel::delete(oidc_claim_fields::table.filter(oidc_claim_fields::user_id.eq(user)))
-        .execute(conn)
-        .map_err(map_diesel)?;
-    diesel::delete(oidc_claim_values::table.filter(oidc_claim_values::user_id.eq(user)))
-        .execute(conn)
-        .map_err(map_diesel)?;
+    delete_claims(conn, user)?;
     diesel::delete(user_links::table.filter(user_links::user_id.eq(user)))
         .execute(conn)
         .map_err(map_diesel)?;
@@ -263,10 +253,10 @@ impl UserLinkRepo for DieselUserLinkRepo {
                     .filter(user_links::login_type.eq(login_type.as_str()))
                     .filter(user_links::linked_id.eq(&linked_id))
                     .filter(diesel::dsl::not(users::deleted))
-                    .select(LINK_COLUMNS)
+                    .select(LinkRow::as_select())
                     .first(conn)
                     .map_err(map_diesel)?;
-                into_link(row)
+                row.into_link()
             })
             .await
     }
@@ -276,10 +266,10 @@ impl UserLinkRepo for DieselUserLinkRepo {
             .run(move |conn| {
                 let row: LinkRow = user_links::table
                     .find((user.to_string(), login_type.as_str()))
-                    .select(LINK_COLUMNS)
+                    .select(LinkRow::as_select())
                     .first(conn)
                     .map_err(map_diesel)?;
-                into_link(row)
+                row.into_link()
             })
             .await
     }
