@@ -10,7 +10,16 @@ diesel::table! {
         is_default -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
-        member_count -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// An organization's member count, spread over slots that concurrent writers
+    /// move independently; the count is their sum (kept by triggers).
+    organization_member_counts (organization_id, slot) {
+        organization_id -> Text,
+        slot -> Integer,
+        count -> Integer,
     }
 }
 

@@ -14,11 +14,14 @@ use warden_domain::ids::{ApiKeyId, OrganizationId, UserId};
 use warden_domain::model::{
     ApiKey, AuditAction, AuditEntry, LoginType, NewUser, Organization, User, UserStatus,
 };
-use warden_domain::ports::{ApiKeyRepo, OrganizationPatch, OrganizationRepo, UserQuery, UserRepo};
+use warden_domain::ports::{
+    ApiKeyRepo, MemberQuery, MemberRepo, OrganizationPatch, OrganizationRepo, UserQuery, UserRepo,
+};
 use warden_domain::values::{Email, OrganizationName, Username};
 use warden_storage::testing::TestDatabase;
 use warden_storage::{
-    Backend, Database, DieselApiKeyRepo, DieselOrganizationRepo, DieselUserRepo, PoolConfig,
+    Backend, Database, DieselApiKeyRepo, DieselMemberRepo, DieselOrganizationRepo, DieselUserRepo,
+    PoolConfig,
 };
 
 /// A fixed instant with whole microseconds, so it round-trips exactly.
@@ -55,6 +58,7 @@ mod raw {
     diesel::table! { user_site_roles (user_id, role_name) { user_id -> Text, role_name -> Text, } }
     diesel::table! { api_keys (id) { id -> Text, } }
     diesel::table! { audit_logs (id) { id -> Text, } }
+    diesel::table! { organization_member_counts (organization_id, slot) { organization_id -> Text, slot -> Integer, } }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -358,6 +362,22 @@ mod users {
             assert_eq!(store.count(Table::Organizations).await, 1);
             assert_eq!(store.count(Table::Members).await, 1);
             assert_eq!(store.count(Table::AuditLogs).await, 1);
+        }
+
+        async fn create_returns_exactly_what_a_read_returns(store) {
+            let (admin, default) = store.first_user().await;
+            let mut orgs = vec![default.id];
+            for i in 0..5 {
+                orgs.push(store.org(&format!("org-{i}"), admin.id, &[], T0).await.id);
+            }
+            let mut new = new_user("carol");
+            new.site_roles = vec!["user-admin".into(), "member".into(), "auditor".into(), "template-admin".into()];
+            new.organization_ids = orgs.iter().rev().copied().collect();
+            // Nanoseconds the database does not keep.
+            new.now = T0 + time::Duration::nanoseconds(789);
+            let created = store.users.create(new.clone(), audit("carol")).await.unwrap();
+            assert_eq!(created.created_at, T0, "stored precision");
+            assert_eq!(store.users.get(new.id).await.unwrap(), created);
         }
 
         async fn create_and_look_up_case_insensitively(store) {
@@ -817,6 +837,53 @@ mod organizations {
             // The name is free again.
             let again = store.org("acme", admin.id, &[], T0 + secs(2)).await;
             assert_ne!(again.id, acme.id);
+        }
+
+        async fn member_count_stays_exact_under_concurrent_writers_and_cascades(store) {
+            let (admin, default) = store.first_user().await;
+            let acme = store.org("acme", admin.id, &[], T0 + secs(1)).await;
+            let members = DieselMemberRepo::new(store.db.clone());
+            let total = |org: OrganizationId| {
+                let members = members.clone();
+                async move { members.list(org, MemberQuery::default()).await.unwrap().1 }
+            };
+            let mut users = Vec::new();
+            for i in 0..24 {
+                users.push(store.user(&format!("u{i}"), &[default.id]).await);
+            }
+            assert_eq!(total(acme.id).await, 1, "the creator");
+            // Adds from every pool connection at once: each moves its own slot.
+            let adds = users.iter().map(|u| members.add(acme.id, u.id, T0, audit("add")));
+            for added in futures_util::future::join_all(adds).await {
+                added.unwrap();
+            }
+            assert_eq!(total(acme.id).await, 25);
+            assert_eq!(total(default.id).await, 25);
+            let removes = users[..4].iter().map(|u| members.remove(acme.id, u.id, audit("remove")));
+            for removed in futures_util::future::join_all(removes).await {
+                removed.unwrap();
+            }
+            assert_eq!(total(acme.id).await, 21);
+            // A user's deletion removes their memberships by cascade.
+            store.users.delete(users[10].id, T0 + secs(2), audit("u10")).await.unwrap();
+            assert_eq!(total(acme.id).await, 20);
+            assert_eq!(total(default.id).await, 24);
+            // The organization's deletion removes its memberships and its count.
+            store.orgs.delete(acme.id, audit("acme")).await.unwrap();
+            assert_eq!(total(acme.id).await, 0);
+            assert_eq!(total(default.id).await, 24);
+            let left: i64 = store
+                .db
+                .run(move |conn| {
+                    raw::organization_member_counts::table
+                        .filter(raw::organization_member_counts::organization_id.eq(acme.id.to_string()))
+                        .count()
+                        .get_result(conn)
+                        .map_err(|e| RepoError::Internal(e.to_string()))
+                })
+                .await
+                .unwrap();
+            assert_eq!(left, 0, "no count outlives its organization");
         }
     }
 }

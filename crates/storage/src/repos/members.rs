@@ -19,8 +19,8 @@ use crate::repos::users::{escape_like, hydrate};
 use crate::repos::{IN_CHUNK, insert_audit};
 use crate::rows::{MemberRow, UserRow, from_db, parse_uuid, to_db};
 use crate::schema::{
-    group_members, groups, lower, organization_member_roles, organization_members, organizations,
-    users,
+    group_members, groups, lower, organization_member_counts, organization_member_roles,
+    organization_members, users,
 };
 
 /// Moves the version (`updated_at`) of every group of `org` that `user` is an explicit
@@ -279,11 +279,12 @@ impl MemberRepo for DieselMemberRepo {
             .run(move |conn| {
                 let org = org.to_string();
                 let count: i64 = if unfiltered(&query) {
-                    organizations::table
-                        .find(&org)
-                        .select(organizations::member_count)
-                        .first(conn)
+                    organization_member_counts::table
+                        .filter(organization_member_counts::organization_id.eq(&org))
+                        .select(diesel::dsl::sum(organization_member_counts::count))
+                        .first::<Option<i64>>(conn)
                         .map_err(map_diesel)?
+                        .unwrap_or(0)
                 } else {
                     filtered(&org, &query)
                         .count()

@@ -497,20 +497,26 @@ impl ScimRepo for DieselScimRepo {
         self.db
             .write(move |conn| {
                 new.user.organization_ids = vec![org];
-                insert_user(conn, &new.user)?;
-                let id = new.user.id.to_string();
+                let user = insert_user(conn, &new.user)?;
+                let row = ScimRow::new(
+                    user.id.to_string(),
+                    org.to_string(),
+                    new.scim_username,
+                    new.fields,
+                    false,
+                );
                 diesel::insert_into(scim_users::table)
-                    .values(ScimRow::new(
-                        id.clone(),
-                        org.to_string(),
-                        new.scim_username,
-                        new.fields,
-                        false,
-                    ))
+                    .values(&row)
                     .execute(conn)
                     .map_err(map_diesel)?;
                 insert_audit(conn, &audit)?;
-                load_record(conn, &id)
+                // What was written is what a read would return: no read back.
+                Ok(ScimUserRecord {
+                    fields: row.fields(),
+                    scim_username: row.user_name,
+                    scim_deleted: false,
+                    user,
+                })
             })
             .await
     }

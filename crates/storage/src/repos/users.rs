@@ -162,11 +162,13 @@ pub(crate) fn load_user(conn: &mut AnyConnection, id: &str) -> Result<User, Repo
     hydrate(conn, vec![row])?.pop().ok_or(RepoError::NotFound)
 }
 
-pub(crate) fn insert_user(conn: &mut AnyConnection, new: &NewUser) -> Result<(), RepoError> {
+/// Inserts a user with their site roles and memberships, and returns the user as a
+/// later read would (stored precision, roles by name, organizations by id: they all
+/// joined at the same instant), without reading it back.
+pub(crate) fn insert_user(conn: &mut AnyConnection, new: &NewUser) -> Result<User, RepoError> {
     let now = to_db(new.now);
     let id = new.id.to_string();
-    diesel::insert_into(users::table)
-        .values(UserRow {
+    let row = UserRow {
             id: id.clone(),
             email: new.email.as_str().to_owned(),
             username: new.username.as_str().to_owned(),
@@ -181,7 +183,9 @@ pub(crate) fn insert_user(conn: &mut AnyConnection, new: &NewUser) -> Result<(),
             created_at: now,
             updated_at: now,
             last_seen_at: now,
-        })
+    };
+    diesel::insert_into(users::table)
+        .values(&row)
         .execute(conn)
         .map_err(map_diesel)?;
     // MultiBackend has no multi-row INSERT; one statement per row inside the
@@ -210,7 +214,16 @@ pub(crate) fn insert_user(conn: &mut AnyConnection, new: &NewUser) -> Result<(),
             .execute(conn)
             .map_err(map_diesel)?;
     }
-    Ok(())
+    let mut site_roles: Vec<String> = new
+        .site_roles
+        .iter()
+        .filter(|r| r.as_str() != roles::MEMBER)
+        .cloned()
+        .collect();
+    site_roles.sort();
+    let mut organizations = new.organization_ids.clone();
+    organizations.sort_by_key(ToString::to_string);
+    row.into_user(site_roles, organizations)
 }
 
 #[async_trait]
@@ -255,9 +268,8 @@ impl UserRepo for DieselUserRepo {
                     }
                 };
                 user.organization_ids = vec![org.id];
-                insert_user(conn, &user)?;
+                let created = insert_user(conn, &user)?;
                 insert_audit(conn, &audit.in_org(org.id))?;
-                let created = load_user(conn, &user.id.to_string())?;
                 let org = crate::repos::organizations::load_org(conn, &org.id.to_string())?;
                 Ok((created, org))
             })
@@ -267,9 +279,9 @@ impl UserRepo for DieselUserRepo {
     async fn create(&self, user: NewUser, audit: AuditEntry) -> RepoResult<User> {
         self.db
             .write_touching(Touched::Only(vec![ChangeTag::User(user.id)]), move |conn| {
-                insert_user(conn, &user)?;
+                let created = insert_user(conn, &user)?;
                 insert_audit(conn, &audit)?;
-                load_user(conn, &user.id.to_string())
+                Ok(created)
             })
             .await
     }
