@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
+use diesel::sql_types::{Text, Timestamp};
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 use warden_domain::RepoError;
 use warden_domain::ids::{OrganizationId, UserId};
@@ -15,9 +16,10 @@ use crate::Touched;
 use crate::cache::GenerationCache;
 use crate::db::{AnyConnection, Database, MultiBackend, lock_all, lock_key};
 use crate::error::map_diesel;
+use crate::repos::one_statement::Statement;
 use crate::repos::users::{escape_like, hydrate};
 use crate::repos::{IN_CHUNK, insert_audit};
-use crate::rows::{MemberRow, UserRow, from_db, parse_uuid, to_db};
+use crate::rows::{AuditRow, MemberRow, UserRow, from_db, parse_uuid, to_db};
 use crate::schema::{
     group_members, groups, lower, organization_member_counts, organization_member_roles,
     organization_members, users,
@@ -218,19 +220,42 @@ impl MemberRepo for DieselMemberRepo {
         now: OffsetDateTime,
         audit: AuditEntry,
     ) -> RepoResult<OrganizationMember> {
+        // One statement on PostgreSQL: the membership and its audit record.
         self.db
-            .write_touching(Touched::Only(vec![ChangeTag::User(user)]), move |conn| {
+            .write_statement(Touched::Only(vec![ChangeTag::User(user)]), move |conn| {
                 let row = MemberRow {
                     organization_id: org.to_string(),
                     user_id: user.to_string(),
                     created_at: to_db(now),
                     updated_at: to_db(now),
                 };
-                diesel::insert_into(organization_members::table)
-                    .values(&row)
-                    .execute(conn)
-                    .map_err(map_diesel)?;
-                insert_audit(conn, &audit)?;
+                match conn {
+                    AnyConnection::Postgresql(pg) => {
+                        let audit = AuditRow::from_entity(&audit);
+                        let mut statement = Statement::new();
+                        let values = [
+                            statement.param::<Text, _>(&row.organization_id),
+                            statement.param::<Text, _>(&row.user_id),
+                            statement.param::<Timestamp, _>(row.created_at),
+                        ];
+                        statement.with(
+                            "member",
+                            format!(
+                                "INSERT INTO organization_members (organization_id, user_id, \
+                                 created_at, updated_at) VALUES ({0}, {1}, {2}, {2}) RETURNING 1",
+                                values[0], values[1], values[2]
+                            ),
+                        );
+                        statement.execute_with_audit(pg, &audit)?;
+                    }
+                    AnyConnection::Sqlite(_) => {
+                        diesel::insert_into(organization_members::table)
+                            .values(&row)
+                            .execute(conn)
+                            .map_err(map_diesel)?;
+                        insert_audit(conn, &audit)?;
+                    }
+                }
                 // A new member holds no roles yet: nothing to read back.
                 row.into_entity(Vec::new())
             })

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod idp_sync;
 pub mod members;
 pub mod oauth2;
+pub(crate) mod one_statement;
 pub mod organizations;
 pub mod replicas;
 pub mod roles;

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use diesel::dsl::not;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{Bool, Nullable, Text};
 use time::{Duration, OffsetDateTime};
 use warden_domain::RepoError;
 use warden_domain::ids::{GroupId, OrganizationId, UserId};
@@ -15,12 +15,14 @@ use warden_domain::scim::{
     UserAttr, UserFilter,
 };
 
+use crate::Touched;
 use crate::db::{AnyConnection, Database, MultiBackend};
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
+use crate::repos::one_statement::Statement;
 use crate::repos::scim_groups;
-use crate::repos::users::{escape_like, hydrate, insert_user};
-use crate::rows::{MemberRow, UserRow, from_db, parse_uuid, to_db};
+use crate::repos::users::{escape_like, hydrate, insert_user, insert_user_clauses};
+use crate::rows::{AuditRow, MemberRow, UserRow, from_db, parse_uuid, to_db};
 use crate::schema::{api_keys, lower, organization_members, organizations, scim_users, users};
 
 /// SCIM provisioning on PostgreSQL or SQLite.
@@ -494,22 +496,59 @@ impl ScimRepo for DieselScimRepo {
         mut new: NewScimUser,
         audit: AuditEntry,
     ) -> RepoResult<ScimUserRecord> {
+        new.user.organization_ids = vec![org];
+        // One statement on PostgreSQL: the user, their membership, the SCIM row and
+        // the audit record.
         self.db
-            .write(move |conn| {
-                new.user.organization_ids = vec![org];
-                let user = insert_user(conn, &new.user)?;
+            .write_statement(Touched::Everything, move |conn| {
                 let row = ScimRow::new(
-                    user.id.to_string(),
+                    new.user.id.to_string(),
                     org.to_string(),
                     new.scim_username,
                     new.fields,
                     false,
                 );
-                diesel::insert_into(scim_users::table)
-                    .values(&row)
-                    .execute(conn)
-                    .map_err(map_diesel)?;
-                insert_audit(conn, &audit)?;
+                let user = match conn {
+                    AnyConnection::Postgresql(pg) => {
+                        let audit = AuditRow::from_entity(&audit);
+                        let mut statement = Statement::new();
+                        let user = insert_user_clauses(&mut statement, &new.user)?;
+                        let values = [
+                            statement.param::<Text, _>(&row.organization_id),
+                            statement.param::<Text, _>(&row.user_name),
+                            statement.param::<Text, _>(&row.external_id),
+                            statement.param::<Text, _>(&row.given_name),
+                            statement.param::<Text, _>(&row.family_name),
+                            statement.param::<Bool, _>(row.deleted),
+                            statement.param::<Text, _>(&row.formatted_name),
+                            statement.param::<Text, _>(&row.display_name),
+                            statement.param::<Text, _>(&row.email_type),
+                            statement.param::<Nullable<Bool>, _>(row.email_primary),
+                            statement.param::<Bool, _>(row.active_assigned),
+                        ]
+                        .join(", ");
+                        statement.with(
+                            "scim",
+                            format!(
+                                "INSERT INTO scim_users (user_id, organization_id, user_name, \
+                                 external_id, given_name, family_name, deleted, formatted_name, \
+                                 display_name, email_type, email_primary, active_assigned) \
+                                 SELECT id, {values} FROM new_user RETURNING 1"
+                            ),
+                        );
+                        statement.execute_with_audit(pg, &audit)?;
+                        user
+                    }
+                    AnyConnection::Sqlite(_) => {
+                        let user = insert_user(conn, &new.user)?;
+                        diesel::insert_into(scim_users::table)
+                            .values(&row)
+                            .execute(conn)
+                            .map_err(map_diesel)?;
+                        insert_audit(conn, &audit)?;
+                        user
+                    }
+                };
                 // What was written is what a read would return: no read back.
                 Ok(ScimUserRecord {
                     fields: row.fields(),

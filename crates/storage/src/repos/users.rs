@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Bool, Nullable, Text, Timestamp};
 use time::OffsetDateTime;
 use warden_domain::RepoError;
 use warden_domain::ids::{ApiKeyId, OrganizationId, UserId};
@@ -17,6 +18,7 @@ use crate::Touched;
 use crate::cache::GenerationCache;
 use crate::db::{AnyConnection, Database, lock};
 use crate::error::map_diesel;
+use crate::repos::one_statement::Statement;
 use crate::repos::{IN_CHUNK, insert_audit};
 use crate::rows::{MemberRow, OrganizationRow, UserRow, parse_uuid, to_db};
 use crate::schema::{
@@ -162,58 +164,27 @@ pub(crate) fn load_user(conn: &mut AnyConnection, id: &str) -> Result<User, Repo
     hydrate(conn, vec![row])?.pop().ok_or(RepoError::NotFound)
 }
 
-/// Inserts a user with their site roles and memberships, and returns the user as a
-/// later read would (stored precision, roles by name, organizations by id: they all
-/// joined at the same instant), without reading it back.
-pub(crate) fn insert_user(conn: &mut AnyConnection, new: &NewUser) -> Result<User, RepoError> {
+/// The rows of a new user: theirs, their site roles (without the implied `member`,
+/// by name) and their organizations (by id, the order a read returns: they all
+/// joined at the same instant).
+fn new_user_rows(new: &NewUser) -> (UserRow, Vec<String>, Vec<OrganizationId>) {
     let now = to_db(new.now);
-    let id = new.id.to_string();
     let row = UserRow {
-            id: id.clone(),
-            email: new.email.as_str().to_owned(),
-            username: new.username.as_str().to_owned(),
-            name: new.name.clone(),
-            avatar_url: String::new(),
-            hashed_password: new.hashed_password.clone(),
-            status: new.status.as_str().to_owned(),
-            login_type: new.login_type.as_str().to_owned(),
-            is_service_account: false,
-            theme_preference: String::new(),
-            deleted: false,
-            created_at: now,
-            updated_at: now,
-            last_seen_at: now,
+        id: new.id.to_string(),
+        email: new.email.as_str().to_owned(),
+        username: new.username.as_str().to_owned(),
+        name: new.name.clone(),
+        avatar_url: String::new(),
+        hashed_password: new.hashed_password.clone(),
+        status: new.status.as_str().to_owned(),
+        login_type: new.login_type.as_str().to_owned(),
+        is_service_account: false,
+        theme_preference: String::new(),
+        deleted: false,
+        created_at: now,
+        updated_at: now,
+        last_seen_at: now,
     };
-    diesel::insert_into(users::table)
-        .values(&row)
-        .execute(conn)
-        .map_err(map_diesel)?;
-    // MultiBackend has no multi-row INSERT; one statement per row inside the
-    // surrounding transaction costs little.
-    for role in new
-        .site_roles
-        .iter()
-        .filter(|r| r.as_str() != roles::MEMBER)
-    {
-        diesel::insert_into(user_site_roles::table)
-            .values((
-                user_site_roles::user_id.eq(&id),
-                user_site_roles::role_name.eq(role),
-            ))
-            .execute(conn)
-            .map_err(map_diesel)?;
-    }
-    for org in &new.organization_ids {
-        diesel::insert_into(organization_members::table)
-            .values(MemberRow {
-                organization_id: org.to_string(),
-                user_id: id.clone(),
-                created_at: now,
-                updated_at: now,
-            })
-            .execute(conn)
-            .map_err(map_diesel)?;
-    }
     let mut site_roles: Vec<String> = new
         .site_roles
         .iter()
@@ -223,6 +194,94 @@ pub(crate) fn insert_user(conn: &mut AnyConnection, new: &NewUser) -> Result<Use
     site_roles.sort();
     let mut organizations = new.organization_ids.clone();
     organizations.sort_by_key(ToString::to_string);
+    (row, site_roles, organizations)
+}
+
+/// Inserts a user with their site roles and memberships, and returns the user as a
+/// later read would (stored precision, roles, organizations), without reading it back.
+pub(crate) fn insert_user(conn: &mut AnyConnection, new: &NewUser) -> Result<User, RepoError> {
+    let (row, site_roles, organizations) = new_user_rows(new);
+    diesel::insert_into(users::table)
+        .values(&row)
+        .execute(conn)
+        .map_err(map_diesel)?;
+    // MultiBackend has no multi-row INSERT; one statement per row inside the
+    // surrounding transaction costs little.
+    for role in &site_roles {
+        diesel::insert_into(user_site_roles::table)
+            .values((
+                user_site_roles::user_id.eq(&row.id),
+                user_site_roles::role_name.eq(role),
+            ))
+            .execute(conn)
+            .map_err(map_diesel)?;
+    }
+    for org in &organizations {
+        diesel::insert_into(organization_members::table)
+            .values(MemberRow {
+                organization_id: org.to_string(),
+                user_id: row.id.clone(),
+                created_at: row.created_at,
+                updated_at: row.created_at,
+            })
+            .execute(conn)
+            .map_err(map_diesel)?;
+    }
+    row.into_user(site_roles, organizations)
+}
+
+/// [`insert_user`] as clauses of a PostgreSQL [`Statement`]: `new_user` (returning the
+/// user's `id`, for later clauses to refer to), then the site roles and memberships.
+pub(crate) fn insert_user_clauses(
+    statement: &mut Statement<'_>,
+    new: &NewUser,
+) -> Result<User, RepoError> {
+    let (row, site_roles, organizations) = new_user_rows(new);
+    let now = statement.param::<Timestamp, _>(row.created_at);
+    let values = [
+        statement.param::<Text, _>(row.id.clone()),
+        statement.param::<Text, _>(row.email.clone()),
+        statement.param::<Text, _>(row.username.clone()),
+        statement.param::<Text, _>(row.name.clone()),
+        statement.param::<Text, _>(row.avatar_url.clone()),
+        statement.param::<Nullable<Text>, _>(row.hashed_password.clone()),
+        statement.param::<Text, _>(row.status.clone()),
+        statement.param::<Text, _>(row.login_type.clone()),
+        statement.param::<Bool, _>(row.is_service_account),
+        statement.param::<Text, _>(row.theme_preference.clone()),
+        statement.param::<Bool, _>(row.deleted),
+    ]
+    .join(", ");
+    statement.with(
+        "new_user",
+        format!(
+            "INSERT INTO users (id, email, username, name, avatar_url, hashed_password, status, \
+             login_type, is_service_account, theme_preference, deleted, created_at, updated_at, \
+             last_seen_at) VALUES ({values}, {now}, {now}, {now}) RETURNING id"
+        ),
+    );
+    let roles = statement.param::<Array<Text>, _>(site_roles.clone());
+    statement.with(
+        "new_site_roles",
+        format!(
+            "INSERT INTO user_site_roles (user_id, role_name) \
+             SELECT new_user.id, r FROM new_user, unnest({roles}::text[]) AS r RETURNING 1"
+        ),
+    );
+    let orgs = statement.param::<Array<Text>, _>(
+        organizations
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+    );
+    statement.with(
+        "new_memberships",
+        format!(
+            "INSERT INTO organization_members (organization_id, user_id, created_at, updated_at) \
+             SELECT o, new_user.id, {now}, {now} FROM new_user, unnest({orgs}::text[]) AS o \
+             RETURNING 1"
+        ),
+    );
     row.into_user(site_roles, organizations)
 }
 
