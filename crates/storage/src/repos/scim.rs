@@ -439,37 +439,35 @@ impl ScimRepo for DieselScimRepo {
         let org = org.to_string();
         self.db
             .run(move |conn| {
-                // One indexed lookup per name: an OR of the three would scan `users` on
-                // SQLite (its partial indexes do not serve OR terms).
-                let provisioned: Option<String> = scim_users::table
-                    .filter(scim_users::organization_id.eq(org))
-                    .filter(lower(scim_users::user_name).eq(user_name.clone()))
-                    .select(scim_users::user_id)
-                    .first(conn)
-                    .optional()
-                    .map_err(map_diesel)?;
-                let by_username: Option<String> = users::table
-                    .filter(lower(users::username).eq(user_name))
-                    .filter(not(users::deleted))
-                    .select(users::id)
-                    .first(conn)
-                    .optional()
-                    .map_err(map_diesel)?;
-                let by_email: Option<String> = if email.is_empty() {
-                    None
-                } else {
-                    users::table
-                        .filter(lower(users::email).eq(email))
-                        .filter(not(users::deleted))
-                        .select(users::id)
-                        .first(conn)
-                        .optional()
-                        .map_err(map_diesel)?
-                };
-                let ids: Vec<String> = [provisioned, by_username, by_email]
-                    .into_iter()
-                    .flatten()
-                    .collect();
+                // One indexed lookup per name, in one statement: an OR of the three
+                // would scan `users` on SQLite (its partial indexes do not serve OR
+                // terms). MultiBackend has no UNION: it is built per engine.
+                macro_rules! lookups {
+                    () => {
+                        scim_users::table
+                            .filter(scim_users::organization_id.eq(&org))
+                            .filter(lower(scim_users::user_name).eq(&user_name))
+                            .select(scim_users::user_id)
+                            .union_all(
+                                users::table
+                                    .filter(lower(users::username).eq(&user_name))
+                                    .filter(not(users::deleted))
+                                    .select(users::id),
+                            )
+                            .union_all(
+                                users::table
+                                    .filter(lower(users::email).eq(&email))
+                                    .filter(users::email.ne(""))
+                                    .filter(not(users::deleted))
+                                    .select(users::id),
+                            )
+                    };
+                }
+                let ids: Vec<String> = match conn {
+                    AnyConnection::Postgresql(pg) => lookups!().load(pg),
+                    AnyConnection::Sqlite(sqlite) => lookups!().load(sqlite),
+                }
+                .map_err(map_diesel)?;
                 if ids.is_empty() {
                     return Ok(None);
                 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Nullable, Text, Timestamp};
-use time::OffsetDateTime;
+use time::{OffsetDateTime, PrimitiveDateTime};
 use warden_domain::RepoError;
 use warden_domain::ids::{ApiKeyId, OrganizationId, UserId};
 use warden_domain::model::{AuditEntry, NewUser, Organization, User, UserCredentials, UserStatus};
@@ -92,6 +92,14 @@ pub(crate) fn hydrate(
     conn: &mut AnyConnection,
     rows: Vec<UserRow>,
 ) -> Result<Vec<User>, RepoError> {
+    if let [row] = rows.as_slice() {
+        // One user, the usual lookup: roles and memberships in one round trip.
+        let (roles, orgs) = roles_and_organizations(conn, &row.id)?;
+        return Ok(vec![rows.into_iter().next().map_or_else(
+            || Err(RepoError::NotFound),
+            |row| row.into_user(roles, orgs),
+        )?]);
+    }
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut roles: HashMap<String, Vec<String>> = HashMap::new();
     let mut orgs: HashMap<String, Vec<OrganizationId>> = HashMap::new();
@@ -147,11 +155,63 @@ pub(crate) fn hydrate(
     }
     rows.into_iter()
         .map(|row| {
-            let r = roles.remove(&row.id).unwrap_or_default();
+            let mut r = roles.remove(&row.id).unwrap_or_default();
+            // By code point on every engine and collation, as for one user.
+            r.sort();
             let o = orgs.remove(&row.id).unwrap_or_default();
             row.into_user(r, o)
         })
         .collect()
+}
+
+/// The site roles (by name) and organizations (in join order) of one user, in one
+/// statement, a union of both tables: a fixed statement, kept prepared by both engines.
+fn roles_and_organizations(
+    conn: &mut AnyConnection,
+    user: &str,
+) -> Result<(Vec<String>, Vec<OrganizationId>), RepoError> {
+    // MultiBackend has no UNION: the statement is built for each engine's connection.
+    macro_rules! union {
+        () => {{
+            let no_time: Option<PrimitiveDateTime> = None;
+            user_site_roles::table
+                .filter(user_site_roles::user_id.eq(user))
+                .select((
+                    true.into_sql::<Bool>(),
+                    user_site_roles::role_name,
+                    no_time.into_sql::<Nullable<Timestamp>>(),
+                ))
+                .union_all(
+                    organization_members::table
+                        .filter(organization_members::user_id.eq(user))
+                        .select((
+                            false.into_sql::<Bool>(),
+                            organization_members::organization_id,
+                            organization_members::created_at.nullable(),
+                        )),
+                )
+        }};
+    }
+    let rows: Vec<(bool, String, Option<PrimitiveDateTime>)> = match conn {
+        AnyConnection::Postgresql(pg) => union!().load(pg),
+        AnyConnection::Sqlite(sqlite) => union!().load(sqlite),
+    }
+    .map_err(map_diesel)?;
+    let (mut roles, mut orgs) = (Vec::new(), Vec::new());
+    for (is_role, value, joined) in rows {
+        if is_role {
+            roles.push(value);
+        } else {
+            orgs.push((joined, value));
+        }
+    }
+    roles.sort();
+    orgs.sort();
+    let orgs = orgs
+        .into_iter()
+        .map(|(_, id)| parse_uuid("organization id", &id))
+        .collect::<Result<_, _>>()?;
+    Ok((roles, orgs))
 }
 
 pub(crate) fn load_user(conn: &mut AnyConnection, id: &str) -> Result<User, RepoError> {
