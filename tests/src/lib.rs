@@ -370,21 +370,11 @@ impl TestApp {
 #[macro_export]
 macro_rules! on_both_backends {
     ($(#[$meta:meta])* async fn $name:ident($app:ident: TestApp with $adjust:expr) $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
+        $crate::on_both_backends! {
             $(#[$meta])*
-            async fn run($app: $crate::TestApp) -> anyhow::Result<()> $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() -> anyhow::Result<()> {
-                run($crate::TestApp::spawn_with($crate::Backend::Sqlite, $adjust).await?).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() -> anyhow::Result<()> {
-                run($crate::TestApp::spawn_with($crate::Backend::Postgres, $adjust).await?).await
+            async fn $name(backend: Backend) {
+                let $app = $crate::TestApp::spawn_with(backend, $adjust).await?;
+                $body
             }
         }
     };

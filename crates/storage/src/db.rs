@@ -31,6 +31,19 @@ pub enum AnyConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Evaluates `$body` with `$c` bound to the concrete connection of either engine, for
+/// the statements diesel's `MultiConnection` backend cannot express (multi-row
+/// inserts, `UNION`): the body is compiled once per engine.
+macro_rules! per_engine {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::AnyConnection::Postgresql($c) => $body,
+            $crate::db::AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use per_engine;
+
 /// The database engine, chosen from the URL scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -16,7 +16,7 @@ use warden_domain::scim::{
 };
 
 use crate::Touched;
-use crate::db::{AnyConnection, Database, MultiBackend};
+use crate::db::{AnyConnection, Database, MultiBackend, per_engine};
 use crate::error::map_diesel;
 use crate::repos::insert_audit;
 use crate::repos::one_statement::Statement;
@@ -441,32 +441,27 @@ impl ScimRepo for DieselScimRepo {
             .run(move |conn| {
                 // One indexed lookup per name, in one statement: an OR of the three
                 // would scan `users` on SQLite (its partial indexes do not serve OR
-                // terms). MultiBackend has no UNION: it is built per engine.
-                macro_rules! lookups {
-                    () => {
-                        scim_users::table
-                            .filter(scim_users::organization_id.eq(&org))
-                            .filter(lower(scim_users::user_name).eq(&user_name))
-                            .select(scim_users::user_id)
-                            .union_all(
-                                users::table
-                                    .filter(lower(users::username).eq(&user_name))
-                                    .filter(not(users::deleted))
-                                    .select(users::id),
-                            )
-                            .union_all(
-                                users::table
-                                    .filter(lower(users::email).eq(&email))
-                                    .filter(users::email.ne(""))
-                                    .filter(not(users::deleted))
-                                    .select(users::id),
-                            )
-                    };
-                }
-                let ids: Vec<String> = match conn {
-                    AnyConnection::Postgresql(pg) => lookups!().load(pg),
-                    AnyConnection::Sqlite(sqlite) => lookups!().load(sqlite),
-                }
+                // terms).
+                let ids: Vec<String> = per_engine!(conn, |c| {
+                    scim_users::table
+                        .filter(scim_users::organization_id.eq(&org))
+                        .filter(lower(scim_users::user_name).eq(&user_name))
+                        .select(scim_users::user_id)
+                        .union_all(
+                            users::table
+                                .filter(lower(users::username).eq(&user_name))
+                                .filter(not(users::deleted))
+                                .select(users::id),
+                        )
+                        .union_all(
+                            users::table
+                                .filter(lower(users::email).eq(&email))
+                                .filter(users::email.ne(""))
+                                .filter(not(users::deleted))
+                                .select(users::id),
+                        )
+                        .load(c)
+                })
                 .map_err(map_diesel)?;
                 if ids.is_empty() {
                     return Ok(None);

@@ -42,10 +42,9 @@ const BATCH: usize = 1000;
 /// backend has no batch insert of its own, both real backends do.
 macro_rules! insert_rows {
     ($conn:expr, $table:expr, $rows:expr) => {
-        match $conn {
-            AnyConnection::Postgresql(c) => diesel::insert_into($table).values($rows).execute(c),
-            AnyConnection::Sqlite(c) => diesel::insert_into($table).values($rows).execute(c),
-        }
+        crate::db::per_engine!($conn, |c| diesel::insert_into($table)
+            .values($rows)
+            .execute(c))
         .map_err(map_diesel)
     };
 }

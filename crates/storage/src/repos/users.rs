@@ -16,7 +16,7 @@ use warden_rbac::roles;
 
 use crate::Touched;
 use crate::cache::GenerationCache;
-use crate::db::{AnyConnection, Database, lock};
+use crate::db::{AnyConnection, Database, lock, per_engine};
 use crate::error::map_diesel;
 use crate::repos::one_statement::Statement;
 use crate::repos::{IN_CHUNK, insert_audit};
@@ -92,61 +92,40 @@ pub(crate) fn hydrate(
     conn: &mut AnyConnection,
     rows: Vec<UserRow>,
 ) -> Result<Vec<User>, RepoError> {
-    if let [row] = rows.as_slice() {
+    let rows = match <[UserRow; 1]>::try_from(rows) {
         // One user, the usual lookup: roles and memberships in one round trip.
-        let (roles, orgs) = roles_and_organizations(conn, &row.id)?;
-        return Ok(vec![rows.into_iter().next().map_or_else(
-            || Err(RepoError::NotFound),
-            |row| row.into_user(roles, orgs),
-        )?]);
-    }
+        Ok([row]) => {
+            let (roles, orgs) = roles_and_organizations(conn, &row.id)?;
+            return Ok(vec![row.into_user(roles, orgs)?]);
+        }
+        Err(rows) => rows,
+    };
     let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
     let mut roles: HashMap<String, Vec<String>> = HashMap::new();
     let mut orgs: HashMap<String, Vec<OrganizationId>> = HashMap::new();
     for chunk in ids.chunks(IN_CHUNK) {
-        let role_rows: Vec<(String, String)> = match chunk {
-            // One user (the usual lookup): a fixed statement SQLite keeps prepared.
-            [one] => user_site_roles::table
-                .filter(user_site_roles::user_id.eq(one))
-                .select((user_site_roles::user_id, user_site_roles::role_name))
-                .order(user_site_roles::role_name)
-                .load(conn),
-            _ => user_site_roles::table
-                .filter(user_site_roles::user_id.eq_any(chunk))
-                .select((user_site_roles::user_id, user_site_roles::role_name))
-                .order((user_site_roles::user_id, user_site_roles::role_name))
-                .load(conn),
-        }
-        .map_err(map_diesel)?;
+        let role_rows: Vec<(String, String)> = user_site_roles::table
+            .filter(user_site_roles::user_id.eq_any(chunk))
+            .select((user_site_roles::user_id, user_site_roles::role_name))
+            .order((user_site_roles::user_id, user_site_roles::role_name))
+            .load(conn)
+            .map_err(map_diesel)?;
         for (user, role) in role_rows {
             roles.entry(user).or_default().push(role);
         }
-        let member_rows: Vec<(String, String)> = match chunk {
-            [one] => organization_members::table
-                .filter(organization_members::user_id.eq(one))
-                .select((
-                    organization_members::user_id,
-                    organization_members::organization_id,
-                ))
-                .order((
-                    organization_members::created_at,
-                    organization_members::organization_id,
-                ))
-                .load(conn),
-            _ => organization_members::table
-                .filter(organization_members::user_id.eq_any(chunk))
-                .select((
-                    organization_members::user_id,
-                    organization_members::organization_id,
-                ))
-                .order((
-                    organization_members::user_id,
-                    organization_members::created_at,
-                    organization_members::organization_id,
-                ))
-                .load(conn),
-        }
-        .map_err(map_diesel)?;
+        let member_rows: Vec<(String, String)> = organization_members::table
+            .filter(organization_members::user_id.eq_any(chunk))
+            .select((
+                organization_members::user_id,
+                organization_members::organization_id,
+            ))
+            .order((
+                organization_members::user_id,
+                organization_members::created_at,
+                organization_members::organization_id,
+            ))
+            .load(conn)
+            .map_err(map_diesel)?;
         for (user, org) in member_rows {
             orgs.entry(user)
                 .or_default()
@@ -170,32 +149,26 @@ fn roles_and_organizations(
     conn: &mut AnyConnection,
     user: &str,
 ) -> Result<(Vec<String>, Vec<OrganizationId>), RepoError> {
-    // MultiBackend has no UNION: the statement is built for each engine's connection.
-    macro_rules! union {
-        () => {{
-            let no_time: Option<PrimitiveDateTime> = None;
-            user_site_roles::table
-                .filter(user_site_roles::user_id.eq(user))
-                .select((
-                    true.into_sql::<Bool>(),
-                    user_site_roles::role_name,
-                    no_time.into_sql::<Nullable<Timestamp>>(),
-                ))
-                .union_all(
-                    organization_members::table
-                        .filter(organization_members::user_id.eq(user))
-                        .select((
-                            false.into_sql::<Bool>(),
-                            organization_members::organization_id,
-                            organization_members::created_at.nullable(),
-                        )),
-                )
-        }};
-    }
-    let rows: Vec<(bool, String, Option<PrimitiveDateTime>)> = match conn {
-        AnyConnection::Postgresql(pg) => union!().load(pg),
-        AnyConnection::Sqlite(sqlite) => union!().load(sqlite),
-    }
+    let no_time: Option<PrimitiveDateTime> = None;
+    let rows: Vec<(bool, String, Option<PrimitiveDateTime>)> = per_engine!(conn, |c| {
+        user_site_roles::table
+            .filter(user_site_roles::user_id.eq(user))
+            .select((
+                true.into_sql::<Bool>(),
+                user_site_roles::role_name,
+                no_time.into_sql::<Nullable<Timestamp>>(),
+            ))
+            .union_all(
+                organization_members::table
+                    .filter(organization_members::user_id.eq(user))
+                    .select((
+                        false.into_sql::<Bool>(),
+                        organization_members::organization_id,
+                        organization_members::created_at.nullable(),
+                    )),
+            )
+            .load(c)
+    })
     .map_err(map_diesel)?;
     let (mut roles, mut orgs) = (Vec::new(), Vec::new());
     for (is_role, value, joined) in rows {
@@ -253,7 +226,8 @@ fn new_user_rows(new: &NewUser) -> (UserRow, Vec<String>, Vec<OrganizationId>) {
         .collect();
     site_roles.sort();
     let mut organizations = new.organization_ids.clone();
-    organizations.sort_by_key(ToString::to_string);
+    // UUID order is the order of their stored text.
+    organizations.sort();
     (row, site_roles, organizations)
 }
 
