@@ -101,7 +101,9 @@ pub(crate) fn params(pairs: &[(String, String)]) -> Result<HashMap<&str, &str>, 
 
 /// Decodes `Authorization: Basic` client credentials (RFC 6749 §2.3.1: each part
 /// form-urlencoded before base64). `None` when the header is another scheme.
-fn basic_credentials(header: &str) -> Option<Result<(String, String), OAuth2Error>> {
+/// Public only for the fuzz targets in `fuzz/`.
+#[doc(hidden)]
+pub fn basic_credentials(header: &str) -> Option<Result<(String, String), OAuth2Error>> {
     let (scheme, rest) = (header.get(..6)?, header.get(6..)?);
     if !scheme.eq_ignore_ascii_case("basic ") {
         return None;

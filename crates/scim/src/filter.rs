@@ -165,15 +165,17 @@ pub fn parse_attr_path(word: &str) -> ScimResult<AttrPath> {
     let mut parts = rest.splitn(2, '.');
     let attr = parts.next().unwrap_or_default().to_owned();
     let sub = parts.next().map(str::to_owned);
-    let name_ok = |s: &str| {
-        let mut chars = s.chars();
-        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
-    };
-    if !name_ok(&attr) || sub.as_deref().is_some_and(|s| !name_ok(s)) {
+    if !is_attr_name(&attr) || sub.as_deref().is_some_and(|s| !is_attr_name(s)) {
         return Err(invalid());
     }
     Ok(AttrPath { urn, attr, sub })
+}
+
+/// An `ATTRNAME` (RFC 7643 §2.1): a letter, then letters, digits, `_`, `-` or `$`.
+fn is_attr_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '$')
 }
 
 struct Parser {
@@ -339,7 +341,7 @@ pub fn parse_patch_path(input: &str) -> ScimResult<PatchPath> {
             let filter = parse_filter(&input[open + 1..close]).map_err(to_path_error)?;
             let rest = &input[close + 1..];
             let sub = match rest.strip_prefix('.') {
-                Some(sub) if !sub.is_empty() => Some(sub.to_owned()),
+                Some(sub) if is_attr_name(sub) => Some(sub.to_owned()),
                 _ if rest.is_empty() => None,
                 _ => {
                     return Err(ScimError::invalid_path(format!(
@@ -537,6 +539,33 @@ mod tests {
         assert!(p.sub.is_none());
         assert!(parse_patch_path("emails[type eq").is_err());
         assert!(parse_patch_path("9bad").is_err());
+    }
+
+    #[test]
+    fn a_sub_attribute_after_a_value_filter_is_an_attribute_name() {
+        // Found by fuzz/fuzz_targets/scim_patch_path.rs: anything after the `.` was
+        // taken as the sub-attribute, and a PATCH wrote it as a key into the matched
+        // values (§3.5.2: `valuePath [subAttr]`, `subAttr = "." ATTRNAME`).
+        for bad in [
+            r#"emails[type eq "work"].va:lue"#,
+            r#"emails[type eq "work"].urn:x:value"#,
+            r#"emails[type eq "work"].value.extra"#,
+            r#"emails[type eq "work"].display name"#,
+            r#"emails[type eq "work"].9value"#,
+            r#"emails[type eq "work"]."#,
+        ] {
+            let e = parse_patch_path(bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} parsed"));
+            assert_eq!(
+                e.scim_type,
+                Some(crate::error::ScimType::InvalidPath),
+                "{bad}"
+            );
+        }
+        let p =
+            parse_patch_path(r#"emails[type eq "work"].primary"#).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.sub.as_deref(), Some("primary"));
     }
 
     #[test]

@@ -34,7 +34,9 @@ impl Touched {
     /// The `NOTIFY` payload announcing this change to other replicas. PostgreSQL caps
     /// payloads below 8000 bytes; a change touching more tags than fit announces
     /// everything instead.
-    pub(crate) fn payload(&self) -> String {
+    /// Public only for the fuzz targets in `fuzz/`.
+    #[doc(hidden)]
+    pub fn payload(&self) -> String {
         match self {
             Self::Everything => "*".to_owned(),
             Self::Only(tags) => {
@@ -50,7 +52,9 @@ impl Touched {
 
     /// Joins payloads written by [`payload`](Self::payload) into as few as fit under
     /// PostgreSQL's limit, each tag once; a `*` among them makes the one payload `*`.
-    pub(crate) fn join_payloads(payloads: &[String]) -> Vec<String> {
+    /// Public only for the fuzz targets in `fuzz/`.
+    #[doc(hidden)]
+    pub fn join_payloads(payloads: &[String]) -> Vec<String> {
         if payloads.iter().any(|p| p == "*") {
             return vec!["*".to_owned()];
         }
@@ -79,7 +83,9 @@ impl Touched {
 
     /// Reads a payload written by [`payload`](Self::payload); anything unreadable
     /// (another version, a truncated message) is taken to mean everything.
-    pub(crate) fn from_payload(payload: &str) -> Self {
+    /// Public only for the fuzz targets in `fuzz/`.
+    #[doc(hidden)]
+    pub fn from_payload(payload: &str) -> Self {
         if payload == "*" {
             return Self::Everything;
         }
