@@ -142,7 +142,8 @@ fn filter(ast: Ast) -> Filter {
             path(p),
             OPS[usize::from(op) % OPS.len()],
             match value {
-                Value::Str(s) => CompValue::Str(s),
+                // The parser refuses NUL in strings (no attribute can hold it).
+                Value::Str(s) => CompValue::Str(s.replace('\0', "")),
                 Value::Bool(b) => CompValue::Bool(b),
                 Value::Null => CompValue::Null,
                 Value::Num(n) if n.is_finite() => CompValue::Num(n),
