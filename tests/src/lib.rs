@@ -30,11 +30,66 @@ pub struct TestApp {
 /// Another server process on a [`TestApp`]'s database.
 pub struct TestReplica {
     pub base: String,
+    client: reqwest::Client,
     handle: warden::StopHandle,
     served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+/// Sends a JSON request to the server at `base`; `token` goes in the
+/// `Coder-Session-Token` header.
+async fn send(
+    client: &reqwest::Client,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> anyhow::Result<Reply> {
+    let mut req = client.request(method, format!("{base}{path}"));
+    if let Some(token) = token {
+        req = req.header("Coder-Session-Token", token);
+    }
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.context("request failed")?;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.bytes().await?;
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))?
+    };
+    Ok(Reply {
+        status,
+        headers,
+        body,
+    })
+}
+
 impl TestReplica {
+    /// [`TestApp::request`], sent to this replica.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<Reply> {
+        send(&self.client, &self.base, method, path, token, body).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> anyhow::Result<Reply> {
+        self.request(reqwest::Method::GET, path, token, None).await
+    }
+
+    /// [`get`](Self::get) owning its arguments, for closures that build requests.
+    pub async fn get_owned(&self, path: String, token: Option<String>) -> anyhow::Result<Reply> {
+        self.get(&path, token.as_deref()).await
+    }
+
     /// Stops the server as SIGTERM would, and waits until it has shut down.
     pub async fn stop(self) -> anyhow::Result<()> {
         self.handle.stop().await;
@@ -148,6 +203,7 @@ impl TestApp {
         let served = tokio::spawn(app.run_until_stopped());
         Ok(TestReplica {
             base,
+            client: self.client.clone(),
             handle,
             served,
         })
@@ -161,28 +217,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> anyhow::Result<Reply> {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            req = req.header("Coder-Session-Token", token);
-        }
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let res = req.send().await.context("request failed")?;
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.bytes().await?;
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .with_context(|| format!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))?
-        };
-        Ok(Reply {
-            status,
-            headers,
-            body,
-        })
+        send(&self.client, &self.base, method, path, token, body).await
     }
 
     /// Sends a raw body with no content processing.

@@ -6,7 +6,7 @@
 //! writer takes the write lock up front instead of failing to upgrade a read lock.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 use warden_domain::RepoError;
 use warden_domain::ports::ChangeTag;
 
+use crate::announcements::{Announcement, Listener, spawn_announcer, spawn_listener};
 use crate::changes::{ChangeLog, Touched};
 use crate::error::map_diesel;
 use crate::group_commit::Writer;
@@ -112,7 +113,32 @@ impl Default for PoolConfig {
 #[derive(Debug, Clone)]
 struct Manager {
     url: DatabaseUrl,
+    reach: Arc<Reachability>,
 }
+
+/// Whether the database answered the last time anyone asked: while it does not,
+/// requests wait at most [`WAIT_WHILE_UNREACHABLE`] for a connection instead of the
+/// pool's full acquire timeout, so that they fail fast with 503 during an outage.
+#[derive(Debug, Default)]
+struct Reachability {
+    unreachable: std::sync::atomic::AtomicBool,
+}
+
+impl Reachability {
+    fn saw(&self, answered: bool) {
+        self.unreachable
+            .store(!answered, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn is_unreachable(&self) -> bool {
+        self.unreachable.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// How long a request waits for a connection while the database is unreachable: long
+/// enough to take one that a recovering database hands out, short enough to fail
+/// fast.
+const WAIT_WHILE_UNREACHABLE: Duration = Duration::from_millis(250);
 
 /// A pooled connection and what the pool needs to know to trust it without asking.
 struct Pooled {
@@ -142,8 +168,10 @@ impl ManageConnection for Manager {
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let conn = self.establish();
+        self.reach.saw(conn.is_ok());
         Ok(Pooled {
-            conn: self.establish()?,
+            conn: conn?,
             last_ok: Instant::now(),
             broken: false,
         })
@@ -190,20 +218,9 @@ impl Manager {
     }
 }
 
-/// The PostgreSQL channel every committed write is announced on with what it touched, so
-/// that every replica knows which of its cached reads may be stale.
-const CHANGES_CHANNEL: &str = "warden_changes";
-
-/// How long another replica's cached reads may miss a write whose announcement was lost
-/// (its writer died between commit and `NOTIFY`): each listener retires everything
-/// this often.
-const ANNOUNCEMENT_LOSS_BOUND: Duration = Duration::from_secs(10);
-
-/// How long the announcer lets writes gather before it notifies: other replicas hear
-/// of a write at most this much later, and a busy replica sends at most one
-/// notification per interval instead of one per commit or two. Each costs PostgreSQL a
-/// transaction and every listening backend a wake-up.
-const ANNOUNCEMENT_GATHERING: Duration = Duration::from_millis(2);
+/// The longest a write's reply waits for the other replicas to hear of it (they
+/// acknowledge within [`crate::announcements`]' own bound, or are stuck).
+const ANNOUNCEMENT_WAIT: Duration = Duration::from_secs(3);
 
 /// A snapshot of the connection pool, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,9 +239,15 @@ pub struct Database {
     pool: Pool<Manager>,
     permits: Arc<Semaphore>,
     backend: Backend,
+    /// Whether the database answers, for failing fast while it does not.
+    reach: Arc<Reachability>,
+    /// How long a query waits for a connection while the database answers.
+    acquire_timeout: Duration,
     /// Every committed write of this process and, on PostgreSQL, of every other
     /// replica (through LISTEN/NOTIFY), with what it touched. Caches consult it.
     changes: Arc<ChangeLog>,
+    /// On PostgreSQL, the connection listening for other replicas' writes.
+    listener: Option<Arc<Listener>>,
     /// On SQLite, the thread every write goes through, committing waiting writes
     /// together (see [`crate::group_commit`]).
     writer: Option<Arc<Writer>>,
@@ -253,8 +276,13 @@ impl Database {
         let backend = url.backend();
         let url_for_listener = url.clone();
         let size = config.max_connections.max(1);
+        let reach = Arc::new(Reachability::default());
+        let reach_for_pool = Arc::clone(&reach);
         let (pool, writer) = tokio::task::spawn_blocking(move || {
-            let manager = Manager { url };
+            let manager = Manager {
+                url,
+                reach: reach_for_pool,
+            };
             let writer = match manager.url {
                 DatabaseUrl::Sqlite(_) => {
                     let conn = manager
@@ -276,12 +304,20 @@ impl Database {
         .map_err(|e| RepoError::Internal(e.to_string()))??;
         let changes = Arc::new(ChangeLog::default());
         let mut announcer = None;
+        let mut listener = None;
         if let DatabaseUrl::Postgres(url) = &url_for_listener {
-            announcer = Some(spawn_announcer(url.clone()));
+            // How this replica's announcements and listener know each other.
+            let replica = uuid::Uuid::new_v4().simple().to_string();
+            announcer = Some(spawn_announcer(url.clone(), replica.clone()));
             // Wait (briefly) for the listener: once it listens, what it retires on
             // connecting is behind us, and no other replica's write goes unheard.
             let (ready, listening) = std::sync::mpsc::sync_channel(1);
-            spawn_change_listener(url.clone(), Arc::downgrade(&changes), ready);
+            listener = Some(spawn_listener(
+                url.clone(),
+                replica,
+                Arc::downgrade(&changes),
+                ready,
+            ));
             let waited = tokio::task::spawn_blocking(move || {
                 listening.recv_timeout(Duration::from_secs(5)).is_ok()
             })
@@ -295,7 +331,10 @@ impl Database {
             pool,
             permits: Arc::new(Semaphore::new(size as usize)),
             backend,
+            reach,
+            acquire_timeout: config.acquire_timeout,
             changes,
+            listener,
             writer,
             announcer,
         })
@@ -306,8 +345,17 @@ impl Database {
         self.changes.generation()
     }
 
-    /// Whether no write touching `tags` has committed since `generation` was read.
+    /// Whether no write touching `tags` has committed since `generation` was read,
+    /// here or in another replica. Another replica's write is heard here before its
+    /// reply goes out (see [`crate::announcements`]), so a request that follows the
+    /// reply is never served what the write changed; while this replica is not
+    /// listening, it cannot know, and the answer is `false`.
     pub fn unchanged_since(&self, generation: u64, tags: &[ChangeTag]) -> bool {
+        if let Some(listener) = &self.listener
+            && !listener.take_in(&self.changes)
+        {
+            return false;
+        }
         self.changes.unchanged_since(generation, tags)
     }
 
@@ -367,22 +415,45 @@ impl Database {
             .await
             .map_err(|e| RepoError::Internal(e.to_string()))?;
         let pool = self.pool.clone();
+        let reach = Arc::clone(&self.reach);
+        let wait = if reach.is_unreachable() {
+            WAIT_WHILE_UNREACHABLE.min(self.acquire_timeout)
+        } else {
+            self.acquire_timeout
+        };
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let mut pooled = pool
-                .get()
-                .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+                .get_timeout(wait)
+                .map_err(|e| RepoError::Unavailable(format!("no database connection: {e}")))?;
             let started = Instant::now();
             let outcome = f(&mut pooled.conn);
             metrics::histogram!("warden_db_query_duration_seconds")
                 .record(started.elapsed().as_secs_f64());
-            match &outcome {
-                Ok(_) => pooled.last_ok = Instant::now(),
+            match outcome {
+                Ok(value) => {
+                    pooled.last_ok = Instant::now();
+                    reach.saw(true);
+                    Ok(value)
+                }
                 // Most failures are the caller's (a conflict, a missing row); a
-                // connection that no longer answers leaves the pool.
-                Err(_) => pooled.broken = !pooled.probe(),
+                // connection that no longer answers leaves the pool, and then the
+                // failure was the database's, whatever the driver called it (an
+                // administrator's shutdown, a cut connection): 503, not 500.
+                Err(e) => {
+                    pooled.broken = !pooled.probe();
+                    if pooled.broken {
+                        reach.saw(false);
+                        return Err(match e {
+                            RepoError::Unavailable(_) => e,
+                            other => RepoError::Unavailable(format!(
+                                "the database stopped answering: {other}"
+                            )),
+                        });
+                    }
+                    Err(e)
+                }
             }
-            outcome
         })
         .await
         .map_err(|e| RepoError::Internal(format!("database task failed: {e}")))?
@@ -457,11 +528,21 @@ impl Database {
                     Framing::Statement => self.run(f).await,
                 };
                 // Also after a failure, as below.
-                if let Some(announcer) = &self.announcer {
+                let heard = self.announcer.as_ref().map(|announcer| {
+                    let (heard, told) = tokio::sync::oneshot::channel();
                     // Fails only once the announcer is gone, and with it the process.
-                    let _ = announcer.send(Announcement::Write(touched.payload()));
+                    let _ = announcer.send(Announcement::Write(touched.payload(), heard));
+                    told
+                });
+                // After the commit, so that a reader that loaded before it counts as
+                // older. Also after a failure: a failed commit may have changed something.
+                self.changes.record(&touched);
+                // The reply waits until every other replica has heard of the write:
+                // a revocation answered here is enforced there on the next request.
+                if let Some(told) = heard {
+                    let _ = tokio::time::timeout(ANNOUNCEMENT_WAIT, told).await;
                 }
-                outcome
+                return outcome;
             }
         };
         // After the commit, so that a reader that loaded before it counts as older.
@@ -498,7 +579,7 @@ fn create_parent(path: &Path) -> Result<(), RepoError> {
 }
 
 /// One PostgreSQL write transaction. SQLite writes go through [`Writer`] instead; what
-/// it touched is announced by [`spawn_announcer`]'s thread once this returns.
+/// it touched is announced (see [`crate::announcements`]) once this returns.
 fn write_transaction<T>(
     conn: &mut AnyConnection,
     lock: Option<i64>,
@@ -521,87 +602,6 @@ fn write_transaction<T>(
             // connection broken, and the pool's probe drops it.
             let _ = AnsiTransactionManager::rollback_transaction(c);
             Err(e)
-        }
-    }
-}
-
-/// Starts the thread that announces committed writes (their [`Touched`] payloads) to
-/// every replica with `NOTIFY`, on a connection of its own, joining whatever arrives
-/// within [`ANNOUNCEMENT_GATHERING`] into as few notifications as fit.
-///
-/// Announcing after the commit, not inside the transaction, matters: PostgreSQL
-/// serializes the commits of notifying transactions under one database-wide lock held
-/// across the WAL flush, which would cap every replica's writes together at one commit
-/// per flush. It also keeps the round trip out of the request. An announcement lost to
-/// a crash before it went out is covered by the listeners' periodic retirement of
-/// everything ([`ANNOUNCEMENT_LOSS_BOUND`]).
-fn spawn_announcer(url: String) -> std::sync::mpsc::Sender<Announcement> {
-    let (queue, waiting) = std::sync::mpsc::channel::<Announcement>();
-    let spawned = std::thread::Builder::new()
-        .name("warden-pg-announce".into())
-        .spawn(move || {
-            let mut conn: Option<PgConnection> = None;
-            // Ends when every Database handle (and its sender) is gone.
-            while let Ok(first) = waiting.recv() {
-                // Under load, writes commit faster than notifications go out: let the
-                // ones close behind this one join it.
-                if matches!(first, Announcement::Write(_)) {
-                    std::thread::sleep(ANNOUNCEMENT_GATHERING);
-                }
-                let mut batch = Vec::new();
-                let mut flushed = Vec::new();
-                for item in std::iter::once(first).chain(waiting.try_iter().take(1_000)) {
-                    match item {
-                        Announcement::Write(payload) => batch.push(payload),
-                        Announcement::Flush(done) => flushed.push(done),
-                    }
-                }
-                for payload in Touched::join_payloads(&batch) {
-                    announce(&url, &mut conn, &payload);
-                }
-                // Everything queued before each flush request has gone out.
-                for done in flushed {
-                    let _ = done.send(());
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start the change announcer");
-    }
-    queue
-}
-
-/// What the announcer thread is asked to do.
-enum Announcement {
-    /// Announce a committed write (its [`Touched`] payload).
-    Write(String),
-    /// Report back once every write queued before this one is announced.
-    Flush(std::sync::mpsc::SyncSender<()>),
-}
-
-/// Sends one announcement, connecting (once more, after a failure) as needed. A lost
-/// announcement is reported, and bounded by [`ANNOUNCEMENT_LOSS_BOUND`].
-fn announce(url: &str, conn: &mut Option<PgConnection>, payload: &str) {
-    for _ in 0..2 {
-        let c = match conn {
-            Some(c) => c,
-            None => match PgConnection::establish(url) {
-                Ok(c) => conn.insert(c),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot connect to announce a write");
-                    continue;
-                }
-            },
-        };
-        let notify = diesel::sql_query("SELECT pg_notify($1, $2)")
-            .bind::<diesel::sql_types::Text, _>(CHANGES_CHANNEL)
-            .bind::<diesel::sql_types::Text, _>(payload);
-        match diesel::RunQueryDsl::execute(notify, c) {
-            Ok(_) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "a committed write could not be announced");
-                *conn = None;
-            }
         }
     }
 }
@@ -663,71 +663,5 @@ pub fn lock_all(conn: &mut AnyConnection, keys: &[i64]) -> Result<(), RepoError>
             c.batch_execute(&statements).map_err(map_diesel)
         }
         _ => Ok(()),
-    }
-}
-
-/// Listens for other replicas' writes on PostgreSQL and records what each touched.
-/// Polls the socket every few milliseconds (no queries); reconnects on error, retiring
-/// everything then, since notifications may have been missed. Ends when the database
-/// handle is gone.
-fn spawn_change_listener(
-    url: String,
-    changes: Weak<ChangeLog>,
-    ready: std::sync::mpsc::SyncSender<()>,
-) {
-    let spawned = std::thread::Builder::new()
-        .name("warden-pg-listen".into())
-        .spawn(move || {
-            while changes.strong_count() > 0 {
-                let listening = PgConnection::establish(&url)
-                    .map_err(|e| e.to_string())
-                    .and_then(|mut c| {
-                        c.batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))
-                            .map(|()| c)
-                            .map_err(|e| e.to_string())
-                    });
-                let mut conn = match listening {
-                    Ok(conn) => conn,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot listen for changes; retrying");
-                        std::thread::sleep(Duration::from_secs(1));
-                        continue;
-                    }
-                };
-                // Anything may have changed while no one was listening.
-                if let Some(current) = changes.upgrade() {
-                    current.record(&Touched::Everything);
-                }
-                let _ = ready.try_send(());
-                let mut swept = Instant::now();
-                loop {
-                    let Some(current) = changes.upgrade() else {
-                        return;
-                    };
-                    if swept.elapsed() >= ANNOUNCEMENT_LOSS_BOUND {
-                        current.record(&Touched::Everything);
-                        swept = Instant::now();
-                    }
-                    let mut failed = false;
-                    for notification in conn.notifications_iter() {
-                        match notification {
-                            Ok(n) => current.record(&Touched::from_payload(&n.payload)),
-                            Err(_) => {
-                                failed = true;
-                                break;
-                            }
-                        }
-                    }
-                    if failed {
-                        current.record(&Touched::Everything);
-                        break;
-                    }
-                    drop(current);
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start the change listener");
     }
 }

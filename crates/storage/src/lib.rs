@@ -6,6 +6,7 @@
 //! repository method runs on the blocking pool, and every change is one transaction
 //! that includes its audit record. Row types and diesel errors never leave this crate.
 
+mod announcements;
 mod cache;
 mod changes;
 mod db;
