@@ -4,12 +4,14 @@
 mod api_keys;
 mod audit;
 mod auth;
+mod concurrency;
 mod consent_browser;
 mod first_user;
 mod groups;
 mod health;
 mod idp_sync;
 mod members;
+mod nul_text;
 mod null_fields;
 mod oauth2_device_dcr;
 mod oauth2_policy;

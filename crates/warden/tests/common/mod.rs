@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod private_postgres;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -70,6 +72,9 @@ pub fn send(
 pub struct Running {
     pub child: Child,
     pub address: String,
+    /// What it has written to stdout and stderr, read as it goes: a full pipe would
+    /// stop the server at its next log line.
+    output: Vec<std::thread::JoinHandle<String>>,
 }
 
 impl Running {
@@ -85,9 +90,25 @@ impl Running {
         for (key, value) in env {
             command.env(key, value);
         }
+        let mut child = command.spawn().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let output = vec![
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = stdout.read_to_string(&mut text);
+                text
+            }),
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = stderr.read_to_string(&mut text);
+                text
+            }),
+        ];
         let mut running = Self {
-            child: command.spawn().unwrap(),
+            child,
             address: address.to_owned(),
+            output,
         };
         let started = Instant::now();
         while get(address, "/api/v2/buildinfo").is_none() {
@@ -109,21 +130,13 @@ impl Running {
         serde_json::from_str(&body).unwrap()
     }
 
+    /// Everything it wrote (stdout, then stderr); waits for it to exit if it has
+    /// not yet.
     pub fn logs(&mut self) -> String {
-        let mut logs = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut logs)
-            .unwrap();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut logs)
-            .unwrap();
-        logs
+        self.output
+            .drain(..)
+            .map(|reader| reader.join().unwrap())
+            .collect()
     }
 
     /// Sends SIGTERM.
