@@ -77,6 +77,9 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         value = serde_json::Value::Object(serde_json::Map::new());
     }
     drop_null_members(&mut value);
+    if let Some(path) = nul_in_json(&value) {
+        return Err(ApiError::bad_field(message, path, NUL_REFUSED));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -86,6 +89,36 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             ApiError::bad_field(message, path, inner.to_string())
         }
     })
+}
+
+/// Why text holding U+0000 is refused wherever Warden reads it: PostgreSQL cannot
+/// store it (and SQLite would, so the two backends would disagree).
+pub const NUL_REFUSED: &str = "Text must not contain the NUL character (U+0000).";
+
+/// The path (`a.b[2].c`, `.` for the whole body) of the first string or member name in
+/// `value` holding U+0000; `None` if there is none.
+pub fn nul_in_json(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0').then(|| ".".to_owned()),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+            nul_in_json(item).map(|inner| join_path(&format!("[{i}]"), &inner))
+        }),
+        serde_json::Value::Object(members) => members.iter().find_map(|(name, member)| {
+            if name.contains('\0') {
+                return Some(name.replace('\0', "\\u0000"));
+            }
+            nul_in_json(member).map(|inner| join_path(name, &inner))
+        }),
+        _ => None,
+    }
+}
+
+fn join_path(head: &str, rest: &str) -> String {
+    match rest {
+        "." => head.to_owned(),
+        _ if rest.starts_with('[') => format!("{head}{rest}"),
+        _ => format!("{head}.{rest}"),
+    }
 }
 
 fn drop_null_members(value: &mut serde_json::Value) {
@@ -165,8 +198,46 @@ impl FromRequest for QueryPairs {
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
+    use serde_json::json;
 
-    use super::parse_json;
+    use super::{nul_in_json, parse_json};
+
+    #[test]
+    fn text_holding_nul_is_found_with_its_path() {
+        assert_eq!(nul_in_json(&json!("a\u{0}b")), Some(".".into()));
+        assert_eq!(
+            nul_in_json(&json!({"name": "ok", "roles": ["x", "y\u{0}"]})),
+            Some("roles[1]".into())
+        );
+        assert_eq!(
+            nul_in_json(&json!({"a": {"b": [{"c": "\u{0}"}]}})),
+            Some("a.b[0].c".into())
+        );
+        assert_eq!(nul_in_json(&json!([["\u{0}"]])), Some("[0][0]".into()));
+        assert_eq!(nul_in_json(&json!({"k\u{0}": 1})), Some("k\\u0000".into()));
+        assert_eq!(
+            nul_in_json(&json!({"name": "fine", "n": 1, "l": [null, true]})),
+            None
+        );
+    }
+
+    #[test]
+    fn a_body_holding_nul_is_a_400_naming_the_field() {
+        #[derive(Debug, Deserialize)]
+        struct Named {
+            #[allow(dead_code)]
+            name: String,
+        }
+        let Err(refused) = parse_json::<Named>(br#"{"name": "a\u0000b"}"#) else {
+            panic!("a body holding NUL was accepted");
+        };
+        assert_eq!(refused.status(), actix_web::http::StatusCode::BAD_REQUEST);
+        let shown = format!("{refused:?}");
+        assert!(
+            shown.contains("U+0000") && shown.contains("\"name\""),
+            "{shown}"
+        );
+    }
 
     #[derive(Debug, Default, Deserialize, PartialEq)]
     #[serde(default)]

@@ -165,6 +165,36 @@ async fn route_not_found() -> HttpResponse {
     HttpResponse::NotFound().json(Response::message("Route not found."))
 }
 
+/// Refuses a request whose path or query string holds the NUL character (`%00`; a
+/// raw one cannot be in a request line) with a 400 in the error shape of the API it
+/// addressed: no handler, and no database, ever sees it (see [`extract::NUL_REFUSED`]).
+pub async fn refuse_nul_in_url(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<actix_web::body::EitherBody<impl MessageBody>>, actix_web::Error> {
+    use actix_web::ResponseError;
+    let raw = req.uri().path_and_query().map_or("", |p| p.as_str());
+    if !raw.contains("%00") {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let detail = format!("The request URL: {}", extract::NUL_REFUSED);
+    let path = req.path();
+    let refused = if path.starts_with("/scim/") {
+        error::ScimApiError::Scim(warden_scim::ScimError::invalid_value(detail)).error_response()
+    } else if path.starts_with("/oauth2/") {
+        error::OAuth2ApiError(warden_oauth2_provider::OAuth2Error::invalid_request(detail))
+            .error_response()
+    } else {
+        error::ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "The request URL is invalid.",
+            detail,
+        )
+        .error_response()
+    };
+    Ok(req.into_response(refused).map_into_right_body())
+}
+
 /// One log line and the request metrics per request (method, route pattern, status,
 /// latency), and the
 /// `X-Coder-Build-Version` header Coder's SDK checks for.

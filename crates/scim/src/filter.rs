@@ -135,6 +135,12 @@ fn tokenize(input: &str) -> ScimResult<Vec<Token>> {
                 let value: String = serde_json::from_str(&raw).map_err(|e| {
                     ScimError::invalid_filter(format!("Invalid string {raw} in filter: {e}"))
                 })?;
+                // No attribute can hold it (the server refuses it everywhere).
+                if value.contains('\0') {
+                    return Err(ScimError::invalid_filter(format!(
+                        "Invalid string {raw} in filter: it holds the NUL character (U+0000)."
+                    )));
+                }
                 tokens.push(Token::Str(value));
                 i += 1;
             }
@@ -478,6 +484,16 @@ mod tests {
         let b = parse_filter(r#"userName eq "x" and emails pr"#);
         assert_eq!(a, b);
         assert!(a.is_ok());
+    }
+
+    #[test]
+    fn a_string_holding_nul_is_an_invalid_filter() {
+        let refused = parse_filter(r#"displayName eq "a\u0000b""#);
+        assert!(
+            matches!(&refused, Err(e) if e.scim_type == Some(crate::error::ScimType::InvalidFilter)),
+            "{refused:?}"
+        );
+        assert!(parse_filter(r#"displayName eq "a\u0001b""#).is_ok());
     }
 
     #[test]

@@ -161,6 +161,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(scim.clone())
+                .wrap(from_fn(warden_http::refuse_nul_in_url))
                 .wrap(from_fn(warden_http::observe))
                 .configure(warden_http::configure)
         })

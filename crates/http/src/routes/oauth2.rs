@@ -147,8 +147,19 @@ pub(crate) async fn read_form(
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    serde_urlencoded::from_bytes(&body)
-        .map_err(|e| OAuth2Error::invalid_request(format!("malformed form body: {e}")))
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+        .map_err(|e| OAuth2Error::invalid_request(format!("malformed form body: {e}")))?;
+    if let Some((name, _)) = pairs
+        .iter()
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(OAuth2Error::invalid_request(format!(
+            "{}: {}",
+            name.replace('\0', "%00"),
+            crate::extract::NUL_REFUSED
+        )));
+    }
+    Ok(pairs)
 }
 
 pub(crate) async fn form_request(

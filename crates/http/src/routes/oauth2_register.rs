@@ -65,11 +65,24 @@ fn not_found() -> HttpResponse {
 }
 
 fn parse_body(body: &[u8]) -> Result<RegistrationRequest, OAuth2Error> {
-    serde_json::from_slice(body).map_err(|e| {
+    let invalid = |detail: String| {
         OAuth2Error::new(
             warden_oauth2_provider::ErrorCode::InvalidClientMetadata,
-            format!("the body must be a JSON client metadata document: {e}"),
+            detail,
         )
+    };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        invalid(format!(
+            "the body must be a JSON client metadata document: {e}"
+        ))
+    })?;
+    if let Some(path) = crate::extract::nul_in_json(&value) {
+        return Err(invalid(format!("{path}: {}", crate::extract::NUL_REFUSED)));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        invalid(format!(
+            "the body must be a JSON client metadata document: {e}"
+        ))
     })
 }
 

@@ -84,11 +84,17 @@ async fn read_json(
         }
         body.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&body).map_err(|e| {
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
         ScimApiError::Scim(ScimError::invalid_syntax(format!(
             "The request body is not valid JSON: {e}"
         )))
-    })
+    })?;
+    if let Some(path) = crate::extract::nul_in_json(&value) {
+        return Err(
+            ScimError::invalid_value(format!("{path}: {}", crate::extract::NUL_REFUSED)).into(),
+        );
+    }
+    Ok(value)
 }
 
 /// A JSON body; anything else is 400 `invalidSyntax`.
