@@ -52,21 +52,7 @@ async fn send(
     if let Some(body) = body {
         req = req.json(&body);
     }
-    let res = req.send().await.context("request failed")?;
-    let status = res.status();
-    let headers = res.headers().clone();
-    let bytes = res.bytes().await?;
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .with_context(|| format!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))?
-    };
-    Ok(Reply {
-        status,
-        headers,
-        body,
-    })
+    Reply::read(req.send().await.context("request failed")?).await
 }
 
 impl TestReplica {
@@ -116,6 +102,24 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// Reads a response whose body is JSON or empty (`null`); anything else is an error.
+    async fn read(res: reqwest::Response) -> anyhow::Result<Self> {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await?;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))?
+        };
+        Ok(Self {
+            status,
+            headers,
+            body,
+        })
+    }
+
     /// The error message of a Coder error body.
     pub fn message(&self) -> &str {
         self.body["message"].as_str().unwrap_or_default()
@@ -310,21 +314,7 @@ impl TestApp {
                 .header("Content-Type", "application/scim+json")
                 .body(body.to_string());
         }
-        let res = req.send().await.context("request failed")?;
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.bytes().await?;
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .with_context(|| format!("non-JSON body: {}", String::from_utf8_lossy(&bytes)))?
-        };
-        Ok(Reply {
-            status,
-            headers,
-            body,
-        })
+        Reply::read(req.send().await.context("request failed")?).await
     }
 
     /// Logs in; returns the session token.

@@ -517,37 +517,29 @@ impl Database {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> Result<T, RepoError> + Send + 'static,
     {
-        let outcome = match &self.writer {
+        let outcome = match (&self.writer, framing) {
             // One writer at a time already: the lock is implied.
-            Some(writer) => writer.write(f).await,
-            None => {
-                let outcome = match framing {
-                    Framing::Transaction(lock) => {
-                        self.run(move |conn| write_transaction(conn, lock, f)).await
-                    }
-                    Framing::Statement => self.run(f).await,
-                };
-                // Also after a failure, as below.
-                let heard = self.announcer.as_ref().map(|announcer| {
-                    let (heard, told) = tokio::sync::oneshot::channel();
-                    // Fails only once the announcer is gone, and with it the process.
-                    let _ = announcer.send(Announcement::Write(touched.payload(), heard));
-                    told
-                });
-                // After the commit, so that a reader that loaded before it counts as
-                // older. Also after a failure: a failed commit may have changed something.
-                self.changes.record(&touched);
-                // The reply waits until every other replica has heard of the write:
-                // a revocation answered here is enforced there on the next request.
-                if let Some(told) = heard {
-                    let _ = tokio::time::timeout(ANNOUNCEMENT_WAIT, told).await;
-                }
-                return outcome;
+            (Some(writer), _) => writer.write(f).await,
+            (None, Framing::Transaction(lock)) => {
+                self.run(move |conn| write_transaction(conn, lock, f)).await
             }
+            (None, Framing::Statement) => self.run(f).await,
         };
+        // On PostgreSQL, also after a failure, as below. Fails only once the announcer
+        // is gone, and with it the process.
+        let heard = self.announcer.as_ref().map(|announcer| {
+            let (heard, told) = tokio::sync::oneshot::channel();
+            let _ = announcer.send(Announcement::Write(touched.payload(), heard));
+            told
+        });
         // After the commit, so that a reader that loaded before it counts as older.
         // Also after a failure: a failed commit may still have changed something.
         self.changes.record(&touched);
+        // The reply waits until every other replica has heard of the write: a
+        // revocation answered here is enforced there on the next request.
+        if let Some(told) = heard {
+            let _ = tokio::time::timeout(ANNOUNCEMENT_WAIT, told).await;
+        }
         outcome
     }
 }
