@@ -246,7 +246,6 @@ fn the_route_table_matches_the_openapi_document() {
     documented.sort();
     let mut walked: Vec<(String, String)> = ROUTES
         .iter()
-        .filter(|(_, p)| *p != "/api/v2/openapi.json")
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect();
     walked.sort();
@@ -275,6 +274,55 @@ on_both_backends! {
                 assert!(!reply.message().is_empty(), "{m} {path} answers in Coder's error shape");
             }
         }
+        Ok(())
+    }
+}
+
+on_both_backends! {
+    /// A method no route takes on a served path is 405 with `Allow` naming the
+    /// documented methods (RFC 9110 §15.5.6), in the error shape of the API; an
+    /// unserved path stays 404.
+    async fn a_wrong_method_is_405_with_allow(app: TestApp) {
+        let owner = app.owner().await?;
+        let mut paths: Vec<&str> = ROUTES.iter().map(|&(_, path)| path).collect();
+        paths.dedup();
+        for path in paths {
+            let documented: Vec<&str> =
+                ROUTES.iter().filter(|&&(_, p)| p == path).map(|&(m, _)| m).collect();
+            let unused = ["PATCH", "PUT", "DELETE", "POST", "GET"]
+                .into_iter()
+                .find(|m| !documented.contains(m));
+            let Some(unused) = unused else { continue };
+            let reply = if path.starts_with("/scim/") {
+                app.scim(method(unused), &concrete(path, "me"), None, &[]).await?
+            } else {
+                app.request(method(unused), &concrete(path, "me"), Some(&owner.token), None).await?
+            };
+            let allow = reply.headers.get("allow").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            // Literal paths are also matched by parameter templates
+            // (`/users/first` by `/users/{user}`), so Allow may list more.
+            if reply.status == StatusCode::METHOD_NOT_ALLOWED {
+                for m in &documented {
+                    assert!(allow.split(", ").any(|a| a == *m), "{unused} {path}: Allow {allow:?} lacks {m}");
+                }
+                assert!(!allow.split(", ").any(|a| a == unused), "{unused} {path}: Allow {allow:?}");
+            } else {
+                panic!("{unused} {path}: {reply:?}");
+            }
+            if path.starts_with("/scim/") {
+                assert_eq!(reply.body["status"], "405", "{unused} {path}");
+            } else {
+                assert!(reply.message().contains(unused), "{unused} {path}: {reply:?}");
+            }
+        }
+        let put = app.request(method("PUT"), "/api/v2/organizations", Some(&owner.token), None).await?;
+        assert_eq!(put.headers.get("allow").and_then(|v| v.to_str().ok()), Some("GET, POST"));
+        let group = "/api/v2/groups/00000000-0000-0000-0000-000000000000";
+        let post = app.request(method("POST"), group, Some(&owner.token), None).await?;
+        assert_eq!(post.headers.get("allow").and_then(|v| v.to_str().ok()), Some("DELETE, GET, PATCH"));
+        let nowhere = app.request(method("PUT"), "/api/v2/nothing/here", Some(&owner.token), None).await?;
+        assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+        assert_eq!(nowhere.message(), "Route not found.");
         Ok(())
     }
 }

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod routes;
+pub mod unmatched;
 
 use std::time::Instant;
 
@@ -19,10 +20,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpResponse, web};
+use actix_web::web;
 use warden_domain::Services;
-
-use crate::error::Response;
 
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
@@ -158,11 +157,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(routes::oauth2_register::delete_client)
     .service(routes::oauth2::login_form)
     .service(routes::oauth2::login_submit)
-    .default_service(web::to(route_not_found));
-}
-
-async fn route_not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(Response::message("Route not found."))
+    .default_service(web::to(unmatched::route_not_found));
 }
 
 /// Refuses a request whose path or query string holds the NUL character (`%00`; a

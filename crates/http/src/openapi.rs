@@ -13,6 +13,7 @@ use crate::{dto, error, routes};
     info(title = "Warden API", description = "Coder-compatible identity and access API.", license(name = "AGPL-3.0-only")),
     paths(
         routes::meta::build_info,
+        routes::meta::openapi,
         routes::meta::healthz,
         routes::meta::readyz,
         routes::users::get_first_user,
@@ -137,7 +138,7 @@ use crate::{dto, error, routes};
         dto::SlimRole,
         error::OAuth2ErrorBody
     )),
-    modifiers(&SessionToken, &ScimBearerScheme),
+    modifiers(&SessionToken, &ScimBearerScheme, &Unauthenticated),
 )]
 pub struct ApiDoc;
 
@@ -150,6 +151,64 @@ impl Modify for SessionToken {
             "CoderSessionToken",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("Coder-Session-Token"))),
         );
+    }
+}
+
+/// States the 401 every credentialed operation answers to a missing, expired or wrong
+/// credential, in the error shape of the API the path belongs to (SCIM's under
+/// `/scim`, Coder's elsewhere), where the handler's annotation does not already.
+struct Unauthenticated;
+
+impl Modify for Unauthenticated {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, ResponseBuilder, Type};
+        for (path, item) in &mut openapi.paths.paths {
+            let (media, schema, description) = if path.starts_with("/scim/") {
+                let scim_error = ObjectBuilder::new()
+                    .property("schemas", ObjectBuilder::new().schema_type(Type::Array))
+                    .property("status", ObjectBuilder::new().schema_type(Type::String))
+                    .property("detail", ObjectBuilder::new().schema_type(Type::String))
+                    .required("schemas")
+                    .required("status");
+                (
+                    "application/scim+json",
+                    scim_error.into(),
+                    "Missing or wrong SCIM bearer key",
+                )
+            } else {
+                (
+                    "application/json",
+                    Ref::from_schema_name("Response").into(),
+                    "Missing, expired or unknown session token",
+                )
+            };
+            let unauthorized = ResponseBuilder::new()
+                .description(description)
+                .content(
+                    media,
+                    ContentBuilder::new()
+                        .schema(Some::<utoipa::openapi::RefOr<_>>(schema))
+                        .build(),
+                )
+                .build();
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                if secured {
+                    operation
+                        .responses
+                        .responses
+                        .entry("401".to_owned())
+                        .or_insert_with(|| unauthorized.clone().into());
+                }
+            }
+        }
     }
 }
 

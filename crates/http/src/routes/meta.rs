@@ -74,7 +74,9 @@ pub async fn build_info(state: web::Data<AppState>) -> web::Json<BuildInfoRespon
     })
 }
 
-/// This API's OpenAPI 3.1 document.
+/// This API's OpenAPI 3.1 document (the one committed at `docs/openapi.json`).
+#[utoipa::path(get, path = "/api/v2/openapi.json", tag = "General",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
 #[get("/openapi.json")]
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(crate::openapi::ApiDoc::openapi())

@@ -8,7 +8,9 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, LOCATION};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use actix_web::{
+    FromRequest, HttpRequest, HttpResponse, ResponseError, delete, get, patch, post, put, web,
+};
 use futures_util::StreamExt;
 use serde_json::Value;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -318,7 +320,7 @@ pub async fn create_user(caller: ScimCaller, body: ScimBody) -> ScimResult<HttpR
               (status = 304, description = "Not modified since the If-None-Match version"),
               (status = 404, description = "No such user")),
     security(("ScimBearer" = [])))]
-#[get("/Users/{id}")]
+#[get("/Users/{id:[^./][^/]*}")]
 pub async fn get_user(
     caller: ScimCaller,
     req: HttpRequest,
@@ -351,7 +353,7 @@ pub async fn get_user(
               (status = 404, description = "No such user"),
               (status = 412, description = "If-Match names another version")),
     security(("ScimBearer" = [])))]
-#[put("/Users/{id}")]
+#[put("/Users/{id:[^./][^/]*}")]
 pub async fn replace_user(
     caller: ScimCaller,
     req: HttpRequest,
@@ -373,7 +375,7 @@ pub async fn replace_user(
               (status = 404, description = "No such user"),
               (status = 412, description = "If-Match names another version")),
     security(("ScimBearer" = [])))]
-#[patch("/Users/{id}")]
+#[patch("/Users/{id:[^./][^/]*}")]
 pub async fn patch_user(
     caller: ScimCaller,
     req: HttpRequest,
@@ -395,7 +397,7 @@ pub async fn patch_user(
               (status = 404, description = "No such user"),
               (status = 412, description = "If-Match names another version")),
     security(("ScimBearer" = [])))]
-#[delete("/Users/{id}")]
+#[delete("/Users/{id:[^./][^/]*}")]
 pub async fn delete_user(
     caller: ScimCaller,
     req: HttpRequest,
@@ -493,7 +495,7 @@ pub async fn create_group(caller: ScimCaller, body: ScimBody) -> ScimResult<Http
               (status = 304, description = "Not modified since the If-None-Match version"),
               (status = 404, description = "No such group (the Everyone group is never exposed)")),
     security(("ScimBearer" = [])))]
-#[get("/Groups/{id}")]
+#[get("/Groups/{id:[^./][^/]*}")]
 pub async fn get_group(
     caller: ScimCaller,
     req: HttpRequest,
@@ -525,7 +527,7 @@ pub async fn get_group(
               (status = 409, description = "uniqueness: another group has this displayName"),
               (status = 412, description = "If-Match names another version")),
     security(("ScimBearer" = [])))]
-#[put("/Groups/{id}")]
+#[put("/Groups/{id:[^./][^/]*}")]
 pub async fn replace_group(
     caller: ScimCaller,
     req: HttpRequest,
@@ -548,7 +550,7 @@ pub async fn replace_group(
               (status = 409, description = "uniqueness: another group has this displayName"),
               (status = 412, description = "If-Match names another version")),
     security(("ScimBearer" = [])))]
-#[patch("/Groups/{id}")]
+#[patch("/Groups/{id:[^./][^/]*}")]
 pub async fn patch_group(
     caller: ScimCaller,
     req: HttpRequest,
@@ -569,7 +571,7 @@ pub async fn patch_group(
               (status = 404, description = "No such group"),
               (status = 412, description = "If-Match names another version")),
     security(("ScimBearer" = [])))]
-#[delete("/Groups/{id}")]
+#[delete("/Groups/{id:[^./][^/]*}")]
 pub async fn delete_group(
     caller: ScimCaller,
     req: HttpRequest,
@@ -607,36 +609,26 @@ pub async fn bulk(caller: ScimCaller, body: BulkBody) -> ScimResult<HttpResponse
     Ok(scim_json(StatusCode::OK, &bulk_response(&outcomes)))
 }
 
-/// Paths that exist, for telling 405 from 404.
-fn known_path(rest: &str) -> bool {
-    let mut parts = rest.trim_start_matches('/').splitn(2, '/');
-    let first = parts.next().unwrap_or_default();
-    let second = parts.next();
-    match (first, second) {
-        ("ServiceProviderConfig" | ".search" | "Bulk", None) => true,
-        ("Schemas" | "ResourceTypes" | "Users" | "Groups", _) => {
-            second.is_none_or(|s| !s.contains('/'))
-        }
-        _ => false,
-    }
-}
-
-async fn unknown_endpoint(caller: ScimCaller, req: HttpRequest) -> ScimResult<HttpResponse> {
+/// A path no SCIM route takes: 405 with `Allow` when another method serves it
+/// (RFC 7644 §3.12 uses HTTP's statuses), else 404; either in SCIM's error shape.
+async fn unknown_endpoint(caller: ScimCaller, req: HttpRequest) -> HttpResponse {
     let _ = caller;
-    let path = req.path();
-    let rest = path
-        .find("/scim/v2")
-        .map(|i| &path[i + 8..])
-        .unwrap_or(path);
-    if known_path(rest) {
-        return Err(
-            ScimError::new(405, format!("{} is not allowed on {rest}.", req.method())).into(),
-        );
+    match crate::unmatched::allowed_methods(req.path()) {
+        Some(allow) => {
+            let detail = format!("{} is not allowed on {}.", req.method(), req.path());
+            let mut reply = ScimApiError::from(ScimError::new(405, detail)).error_response();
+            reply
+                .headers_mut()
+                .insert(actix_web::http::header::ALLOW, allow);
+            reply
+        }
+        None => ScimApiError::from(ScimError::new(404, "No such SCIM endpoint.")).error_response(),
     }
-    Err(ScimError::new(404, "No such SCIM endpoint.").into())
 }
 
-/// Every SCIM route under `path`.
+/// Every SCIM route under `path`. Resource ids never begin with `.`, so
+/// `/Users/.search` and `/Groups/.search` are only ever the search endpoints (RFC 7644
+/// §3.4.3): another method there is a 405, not a lookup of the id ".search".
 pub fn scope(path: &str) -> actix_web::Scope {
     web::scope(path)
         .service(service_provider_config)
