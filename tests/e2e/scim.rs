@@ -367,6 +367,10 @@ on_both_backends! {
         assert_eq!(none.body["Resources"], json!([]));
         let bad = list(&app, "count=many").await?;
         assert_eq!(scim_type(&bad), "invalidValue");
+        for empty in ["count=", "startIndex="] {
+            let bad = list(&app, empty).await?;
+            assert_eq!(scim_type(&bad), "invalidValue", "{empty}");
+        }
         let bad = list(&app, "sortBy=title").await?;
         assert_eq!(scim_type(&bad), "invalidValue");
         let only = list(&app, "attributes=name.givenName&sortBy=userName&count=1").await?;

@@ -229,6 +229,7 @@ on_both_backends! {
             ("q=alice%20bob", "Invalid user search query.", "search"),
             ("limit=-1", "Query parameters have invalid values.", "limit"),
             ("limit=abc", "Query parameters have invalid values.", "limit"),
+            ("limit=", "Query parameters have invalid values.", "limit"),
             ("offset=99999999999", "Query parameters have invalid values.", "offset"),
             ("after_id=not-a-uuid", "Query parameters have invalid values.", "after_id"),
             ("limit=1&limit=2", "Query parameters have invalid values.", "limit"),

@@ -12,7 +12,7 @@ use clap::Subcommand;
 
 use crate::root;
 
-const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 #[derive(Subcommand)]
 pub enum BenchTask {
@@ -85,11 +85,11 @@ pub enum Engines {
 }
 
 impl Engines {
-    fn includes_sqlite(self) -> bool {
+    pub fn includes_sqlite(self) -> bool {
         self != Self::Postgres
     }
 
-    fn includes_postgres(self) -> bool {
+    pub fn includes_postgres(self) -> bool {
         self != Self::Sqlite
     }
 }
@@ -128,7 +128,7 @@ pub fn run(task: BenchTask) -> anyhow::Result<()> {
 
 /// A child process killed on drop.
 pub struct Server {
-    child: Child,
+    pub child: Child,
     pub address: SocketAddr,
 }
 
@@ -165,7 +165,7 @@ fn get_status(address: SocketAddr, path: &str, token: Option<&str>) -> Option<u1
     response.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn wait_ready(address: SocketAddr, path: &str) -> anyhow::Result<Duration> {
+pub fn wait_ready(address: SocketAddr, path: &str) -> anyhow::Result<Duration> {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {
         if get_status(address, path, None).is_some() {
@@ -344,16 +344,16 @@ fn psql(admin: &str, sql: &str) -> anyhow::Result<()> {
 }
 
 /// A scratch SQLite file and a scratch PostgreSQL database, removed on drop.
-struct Scratch {
+pub struct Scratch {
     dir: PathBuf,
     postgres_admin: String,
     pg_name: String,
-    sqlite_url: String,
-    pg_url: String,
+    pub sqlite_url: String,
+    pub pg_url: String,
 }
 
 impl Scratch {
-    fn new(tag: &str, postgres: &str) -> anyhow::Result<Self> {
+    pub fn new(tag: &str, postgres: &str) -> anyhow::Result<Self> {
         let dir = std::env::temp_dir().join(format!("warden-bench-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let pg_name = format!("warden_bench_{tag}_{}", std::process::id());
@@ -519,12 +519,28 @@ fn members(
 
 /// Starts the release server with SCIM enabled under `key`.
 pub fn start_warden_scim(database_url: &str, key: &str) -> anyhow::Result<Server> {
+    spawn_warden(
+        &warden_bin(),
+        database_url,
+        &[],
+        &[("RUST_LOG", "warn"), ("WARDEN_SCIM_API_KEY", key)],
+    )
+}
+
+/// Starts `bin` as a server on a free port with extra server flags and environment;
+/// returns once it answers.
+pub fn spawn_warden(
+    bin: &std::path::Path,
+    database_url: &str,
+    flags: &[&str],
+    env: &[(&str, &str)],
+) -> anyhow::Result<Server> {
     let address = free_address()?;
-    let child = Command::new(warden_bin())
+    let child = Command::new(bin)
         .args(["--database-url", database_url])
         .args(["server", "--http-address", &address.to_string()])
-        .env("RUST_LOG", "warn")
-        .env("WARDEN_SCIM_API_KEY", key)
+        .args(flags)
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

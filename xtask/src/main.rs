@@ -1,15 +1,18 @@
 //! Developer tasks: `cargo xtask <command>`.
 //!
-//! - `ci`: what `.ci/run` runs: fmt, clippy, migration check, OpenAPI check, tests.
+//! - `ci`: what `.ci/run` runs: fmt, clippy, migration and OpenAPI checks, tests,
+//!   schemathesis, the fuzz targets.
 //! - `openapi [--check]`: write `docs/openapi.json` (or fail if it is stale).
 //! - `migration new <name>` / `migration check`: keep both backends' migrations in step.
 //! - `bench http`: load-test the release binary (see docs/PERFORMANCE.md).
 //! - `bench oauth2`: OAuth2 refresh grants and introspections per second.
+//! - `schemathesis`: the API fuzzed from `docs/openapi.json` on both engines.
 
 mod bench;
 mod bench_members;
 mod bench_oauth2;
 mod bench_scim;
+mod schemathesis;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -27,7 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// fmt --check, clippy -D warnings, migration and OpenAPI checks, the whole test suite.
+    /// fmt --check, clippy -D warnings, migration and OpenAPI checks, the whole test suite,
+    /// schemathesis on both engines, every fuzz target for a bounded time.
     Ci,
     /// Regenerate docs/openapi.json from the code, or check that it is current.
     Openapi {
@@ -43,6 +47,22 @@ enum Task {
     Bench {
         #[command(subcommand)]
         command: bench::BenchTask,
+    },
+    /// Fuzz the running API from docs/openapi.json with schemathesis, every check on.
+    Schemathesis {
+        #[arg(long, value_enum, default_value_t = bench::Engines::Both)]
+        backend: bench::Engines,
+        /// Test cases per operation and phase.
+        #[arg(long, default_value_t = 25)]
+        max_examples: u32,
+        /// Hypothesis seed (fixed, so that a failure is reproducible).
+        #[arg(long, default_value_t = 19)]
+        seed: u64,
+        /// Fewest requests Warden must have answered per engine.
+        #[arg(long, default_value_t = 2000)]
+        min_requests: u64,
+        #[arg(long, env = "WARDEN_TEST_POSTGRES_URL", default_value = bench::DEFAULT_POSTGRES)]
+        postgres: String,
     },
 }
 
@@ -85,7 +105,15 @@ fn main() -> anyhow::Result<()> {
             ])?;
             migration_check()?;
             openapi(true)?;
-            cargo(&["test", "--workspace"])
+            cargo(&["test", "--workspace"])?;
+            let postgres = std::env::var("WARDEN_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| bench::DEFAULT_POSTGRES.to_owned());
+            schemathesis::run(bench::Engines::Both, 25, 19, 2000, &postgres)?;
+            let status = Command::new(root().join("fuzz/run.sh"))
+                .status()
+                .context("cannot run fuzz/run.sh")?;
+            ensure!(status.success(), "fuzz/run.sh failed");
+            Ok(())
         }
         Task::Openapi { check } => openapi(check),
         Task::Migration {
@@ -95,6 +123,13 @@ fn main() -> anyhow::Result<()> {
             command: MigrationTask::New { name },
         } => migration_new(&name),
         Task::Bench { command } => bench::run(command),
+        Task::Schemathesis {
+            backend,
+            max_examples,
+            seed,
+            min_requests,
+            postgres,
+        } => schemathesis::run(backend, max_examples, seed, min_requests, &postgres),
     }
 }
 

@@ -76,6 +76,15 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if value.is_null() {
         value = serde_json::Value::Object(serde_json::Map::new());
     }
+    // Every body is an object: serde would read a struct from an array too, Go's
+    // decoder (and so Coder) does not.
+    if !value.is_object() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            message,
+            "The request body must be a JSON object.",
+        ));
+    }
     drop_null_members(&mut value);
     if let Some(path) = nul_in_json(&value) {
         return Err(ApiError::bad_field(message, path, NUL_REFUSED));
@@ -292,6 +301,13 @@ mod tests {
             .map(|e| format!("{e:?}"))
             .unwrap_or_default();
         assert!(error.contains("nested[0].action"), "{error}");
+        for not_an_object in [&b"[]"[..], b"[\"x\"]", b"7", b"\"text\"", b"true"] {
+            let Err(refused) = parse_json::<Optional>(not_an_object) else {
+                panic!("{not_an_object:?} was read as an object");
+            };
+            let refused = format!("{refused:?}");
+            assert!(refused.contains("must be a JSON object"), "{refused}");
+        }
         let malformed = parse_json::<Optional>(b"{\"name\": ")
             .err()
             .map(|e| format!("{e:?}"))

@@ -356,14 +356,14 @@ struct Window {
 
 fn window(params: &ListParams) -> ScimResult<Window> {
     let start_index = match params.start_index.as_deref() {
-        None | Some("") => 1,
+        None => 1,
         Some(raw) => raw.trim().parse::<i64>().map_err(|_| {
             ScimError::invalid_value(format!("startIndex must be an integer, not {raw:?}."))
         })?,
     }
     .max(1);
     let count = match params.count.as_deref() {
-        None | Some("") => MAX_RESULTS,
+        None => MAX_RESULTS,
         Some(raw) => raw.trim().parse::<i64>().map_err(|_| {
             ScimError::invalid_value(format!("count must be an integer, not {raw:?}."))
         })?,

@@ -13,7 +13,8 @@ pub struct Pagination {
 
 impl Pagination {
     /// Parses the raw query values; every bad one is named in `validations`.
-    /// `limit=0` or no limit means no limit, as in Coder.
+    /// `limit=0` or no limit means no limit, as in Coder; `limit=` is refused
+    /// (Coder's SDK never sends it). An empty `after_id` is absent.
     pub fn parse(
         limit: Option<&str>,
         offset: Option<&str>,
@@ -21,7 +22,8 @@ impl Pagination {
     ) -> DomainResult<Self> {
         let mut errors = Vec::new();
         let mut int = |name: &str, raw: Option<&str>| -> i64 {
-            match raw.filter(|s| !s.is_empty()).map(positive_i32) {
+            // An empty value is not a number: refused, like any other.
+            match raw.map(positive_i32) {
                 None => 0,
                 Some(Ok(v)) => v,
                 Some(Err(why)) => {
@@ -115,5 +117,12 @@ mod tests {
             validations[1].detail,
             r#"Query param "offset" must be a valid 32-bit positive integer: strconv.ParseInt: parsing "x": invalid syntax"#
         );
+        let Err(DomainError::Invalid { validations, .. }) =
+            Pagination::parse(Some(""), Some(""), Some(""))
+        else {
+            panic!("empty numbers were accepted");
+        };
+        let fields: Vec<_> = validations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["limit", "offset"]);
     }
 }

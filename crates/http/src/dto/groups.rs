@@ -46,7 +46,14 @@ impl From<model::GroupDetails> for Group {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CreateGroupRequest {
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 36,
+        pattern = r"^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$"
+    )]
     pub name: String,
+    #[schema(max_length = 64, pattern = r"^(\S([\s\S]*\S)?)?$")]
     pub display_name: String,
     pub avatar_url: String,
     pub quota_allowance: i32,

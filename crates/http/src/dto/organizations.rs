@@ -40,7 +40,14 @@ impl From<DomainOrganization> for Organization {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CreateOrganizationRequest {
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$"
+    )]
     pub name: String,
+    #[schema(max_length = 64, pattern = r"^(\S([\s\S]*\S)?)?$")]
     pub display_name: String,
     pub description: String,
     pub icon: String,

@@ -99,7 +99,14 @@ impl From<warden_domain::services::roles::AssignableRole> for Role {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CustomRoleRequest {
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$"
+    )]
     pub name: String,
+    #[schema(max_length = 64, pattern = r"^(\S([\s\S]*\S)?)?$")]
     pub display_name: String,
     pub site_permissions: Vec<Permission>,
     pub organization_permissions: Vec<Permission>,

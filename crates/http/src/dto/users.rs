@@ -76,9 +76,18 @@ pub struct GetUsersResponse {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CreateFirstUserRequest {
+    #[schema(required = true, format = Email)]
     pub email: String,
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$"
+    )]
     pub username: String,
+    #[schema(max_length = 128, pattern = r"^(\S([\s\S]*\S)?)?$")]
     pub name: String,
+    #[schema(required = true, min_length = 1)]
     pub password: String,
     pub trial: bool,
 }
@@ -95,8 +104,16 @@ pub struct CreateFirstUserResponse {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct CreateUserRequest {
+    #[schema(required = true, format = Email)]
     pub email: String,
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$"
+    )]
     pub username: String,
+    #[schema(max_length = 128, pattern = r"^(\S([\s\S]*\S)?)?$")]
     pub name: String,
     pub password: String,
     pub login_type: Option<LoginType>,
@@ -160,7 +177,9 @@ impl From<UserStatus> for model::UserStatus {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct LoginWithPasswordRequest {
+    #[schema(required = true, format = Email)]
     pub email: String,
+    #[schema(required = true, min_length = 1)]
     pub password: String,
 }
 

@@ -12,7 +12,7 @@ use crate::extract::QueryPairs;
 /// Audit logs, newest first (100 unless `limit` says otherwise).
 #[utoipa::path(get, path = "/api/v2/audit", tag = "Audit",
     params(("q" = Option<String>, Query, description = "Search: resource_type:, resource_id:, resource_target:, action:, username:, email:, organization:, request_id:, date_from:, date_to:"),
-           ("limit" = Option<i32>, Query), ("offset" = Option<i32>, Query)),
+           ("limit" = Option<i32>, Query, minimum = 0, description = "0 = all"), ("offset" = Option<i32>, Query, minimum = 0)),
     responses((status = 200, body = AuditLogResponse), (status = 400, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[get("/audit")]

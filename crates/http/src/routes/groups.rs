@@ -93,7 +93,7 @@ pub async fn get_group_by_name(
 /// Creates a group.
 #[utoipa::path(post, path = "/api/v2/organizations/{organization}/groups", tag = "Enterprise", request_body = CreateGroupRequest,
     params(("organization" = String, Path, description = "Organization ID, name, or default")),
-    responses((status = 201, body = Group), (status = 400, body = Response), (status = 403, body = Response), (status = 409, body = Response)),
+    responses((status = 201, body = Group), (status = 400, body = Response), (status = 403, body = Response), (status = 404, body = Response), (status = 409, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[post("/organizations/{organization}/groups")]
 pub async fn create_group(
@@ -120,7 +120,7 @@ pub async fn create_group(
 
 /// A group by id.
 #[utoipa::path(get, path = "/api/v2/groups/{group}", tag = "Enterprise",
-    params(("group" = String, Path, description = "Group ID")),
+    params(("group" = Uuid, Path, description = "Group ID")),
     responses((status = 200, body = Group), (status = 400, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[get("/groups/{group}")]
@@ -136,7 +136,7 @@ pub async fn get_group(
 
 /// Updates a group's fields and members in one transaction.
 #[utoipa::path(patch, path = "/api/v2/groups/{group}", tag = "Enterprise", request_body = PatchGroupRequest,
-    params(("group" = String, Path, description = "Group ID")),
+    params(("group" = Uuid, Path, description = "Group ID")),
     responses((status = 200, body = Group), (status = 400, body = Response), (status = 403, body = Response), (status = 404, body = Response), (status = 409, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[patch("/groups/{group}")]
@@ -166,7 +166,7 @@ pub async fn update_group(
 
 /// Deletes a group.
 #[utoipa::path(delete, path = "/api/v2/groups/{group}", tag = "Enterprise",
-    params(("group" = String, Path, description = "Group ID")),
+    params(("group" = Uuid, Path, description = "Group ID")),
     responses((status = 200, body = Response), (status = 400, body = Response), (status = 403, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[delete("/groups/{group}")]

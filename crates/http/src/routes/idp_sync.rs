@@ -256,7 +256,7 @@ pub async fn available_fields(
 
 /// The distinct values of one claim among the deployment's OIDC users.
 #[utoipa::path(get, path = "/api/v2/settings/idpsync/field-values", tag = "Enterprise",
-    params(("claimField" = String, Query, description = "Claim field name")),
+    params(("claimField" = String, Query, min_length = 1, description = "Claim field name")),
     responses((status = 200, body = Vec<String>), (status = 400, body = Response), (status = 401, body = Response), (status = 403, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[get("/settings/idpsync/field-values")]
@@ -296,7 +296,7 @@ pub async fn organization_available_fields(
 /// The distinct values of one claim among the organization's OIDC members.
 #[utoipa::path(get, path = "/api/v2/organizations/{organization}/settings/idpsync/field-values", tag = "Enterprise",
     params(("organization" = String, Path, description = "Organization ID or name"),
-        ("claimField" = String, Query, description = "Claim field name")),
+        ("claimField" = String, Query, min_length = 1, description = "Claim field name")),
     responses((status = 200, body = Vec<String>), (status = 400, body = Response), (status = 401, body = Response), (status = 403, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[get("/organizations/{organization}/settings/idpsync/field-values")]

@@ -92,7 +92,7 @@ pub async fn list_tokens(
 /// A named token by name.
 #[utoipa::path(get, path = "/api/v2/users/{user}/keys/tokens/{keyname}", tag = "Users",
     params(("user" = String, Path, description = "User ID, username, or me"), ("keyname" = String, Path)),
-    responses((status = 200, body = ApiKey), (status = 404, body = Response)),
+    responses((status = 200, body = ApiKey), (status = 400, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[get("/users/{user}/keys/tokens/{keyname}")]
 pub async fn get_token_by_name(
@@ -113,7 +113,7 @@ pub async fn get_token_by_name(
 /// A key by id.
 #[utoipa::path(get, path = "/api/v2/users/{user}/keys/{keyid}", tag = "Users",
     params(("user" = String, Path, description = "User ID, username, or me"), ("keyid" = String, Path)),
-    responses((status = 200, body = ApiKey), (status = 404, body = Response)),
+    responses((status = 200, body = ApiKey), (status = 400, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[get("/users/{user}/keys/{keyid}")]
 pub async fn get_key(
@@ -130,7 +130,7 @@ pub async fn get_key(
 /// Deletes a key; it stops working at once.
 #[utoipa::path(delete, path = "/api/v2/users/{user}/keys/{keyid}", tag = "Users",
     params(("user" = String, Path, description = "User ID, username, or me"), ("keyid" = String, Path)),
-    responses((status = 204), (status = 404, body = Response)),
+    responses((status = 204), (status = 400, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[delete("/users/{user}/keys/{keyid}")]
 pub async fn delete_key(

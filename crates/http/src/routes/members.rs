@@ -16,7 +16,7 @@ use crate::extract::{JsonBody, QueryPairs};
 #[utoipa::path(get, path = "/api/v2/organizations/{organization}/members", tag = "Members",
     params(("organization" = String, Path, description = "Organization ID, name, or default"),
            ("q" = Option<String>, Query, description = "Member search query")),
-    responses((status = 200, body = [OrganizationMemberWithUserData]), (status = 404, body = Response)),
+    responses((status = 200, body = [OrganizationMemberWithUserData]), (status = 400, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[get("/organizations/{organization}/members")]
 pub async fn list_members(
@@ -36,7 +36,7 @@ pub async fn list_members(
 #[utoipa::path(get, path = "/api/v2/organizations/{organization}/paginated-members", tag = "Members",
     params(("organization" = String, Path, description = "Organization ID, name, or default"),
            ("q" = Option<String>, Query, description = "Member search query"),
-           ("after_id" = Option<String>, Query), ("limit" = Option<i32>, Query, description = "0 = all"), ("offset" = Option<i32>, Query)),
+           ("after_id" = Option<String>, Query, pattern = r"^$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "A UUID; empty is absent"), ("limit" = Option<i32>, Query, minimum = 0, description = "0 = all"), ("offset" = Option<i32>, Query, minimum = 0)),
     responses((status = 200, body = PaginatedMembersResponse), (status = 400, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[get("/organizations/{organization}/paginated-members")]
@@ -133,7 +133,7 @@ pub async fn remove_member(
 #[utoipa::path(put, path = "/api/v2/organizations/{organization}/members/{user}/roles", tag = "Members", request_body = UpdateRoles,
     params(("organization" = String, Path, description = "Organization ID, name, or default"),
            ("user" = String, Path, description = "User ID, username, or me")),
-    responses((status = 200, body = OrganizationMember), (status = 400, body = Response), (status = 403, body = Response)),
+    responses((status = 200, body = OrganizationMember), (status = 400, body = Response), (status = 403, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[put("/organizations/{organization}/members/{user}/roles")]
 pub async fn update_member_roles(

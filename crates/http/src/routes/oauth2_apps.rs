@@ -55,8 +55,15 @@ impl OAuth2ProviderApp {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OAuth2ProviderAppRequest {
     #[serde(default)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
+    )]
     pub name: String,
     #[serde(default)]
+    #[schema(required = true, format = "uri")]
     pub callback_url: String,
     #[serde(default)]
     pub icon: String,
@@ -114,7 +121,7 @@ impl std::fmt::Debug for OAuth2ProviderAppSecretFull {
 
 /// OAuth2 applications, or those a user has authorized (`user_id`).
 #[utoipa::path(get, path = "/api/v2/oauth2-provider/apps", tag = "Enterprise",
-    params(("user_id" = Option<String>, Query, description = "Filter by applications authorized for a user")),
+    params(("user_id" = Option<String>, Query, pattern = r"^$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "Filter by applications authorized for a user")),
     responses((status = 200, body = [OAuth2ProviderApp]), (status = 400, body = Response), (status = 403, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[get("/oauth2-provider/apps")]
@@ -158,7 +165,7 @@ pub async fn create_app(
 
 /// One OAuth2 application.
 #[utoipa::path(get, path = "/api/v2/oauth2-provider/apps/{app}", tag = "Enterprise",
-    params(("app" = String, Path, description = "App ID")),
+    params(("app" = Uuid, Path, description = "App ID")),
     responses((status = 200, body = OAuth2ProviderApp), (status = 400, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[get("/oauth2-provider/apps/{app}")]
@@ -176,7 +183,7 @@ pub async fn get_app(
 
 /// Changes an application's name, callback URL and icon.
 #[utoipa::path(put, path = "/api/v2/oauth2-provider/apps/{app}", tag = "Enterprise", request_body = OAuth2ProviderAppRequest,
-    params(("app" = String, Path, description = "App ID")),
+    params(("app" = Uuid, Path, description = "App ID")),
     responses((status = 200, body = OAuth2ProviderApp), (status = 400, body = Response), (status = 403, body = Response), (status = 404, body = Response), (status = 409, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[put("/oauth2-provider/apps/{app}")]
@@ -195,7 +202,7 @@ pub async fn update_app(
 
 /// Deletes an application and revokes every token it obtained.
 #[utoipa::path(delete, path = "/api/v2/oauth2-provider/apps/{app}", tag = "Enterprise",
-    params(("app" = String, Path, description = "App ID")),
+    params(("app" = Uuid, Path, description = "App ID")),
     responses((status = 204), (status = 400, body = Response), (status = 403, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[delete("/oauth2-provider/apps/{app}")]
@@ -210,7 +217,7 @@ pub async fn delete_app(
 
 /// An application's client secrets, truncated.
 #[utoipa::path(get, path = "/api/v2/oauth2-provider/apps/{app}/secrets", tag = "Enterprise",
-    params(("app" = String, Path, description = "App ID")),
+    params(("app" = Uuid, Path, description = "App ID")),
     responses((status = 200, body = [OAuth2ProviderAppSecret]), (status = 400, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[get("/oauth2-provider/apps/{app}/secrets")]
@@ -225,7 +232,7 @@ pub async fn list_secrets(
 
 /// Creates a client secret; the response is the only time it is shown.
 #[utoipa::path(post, path = "/api/v2/oauth2-provider/apps/{app}/secrets", tag = "Enterprise",
-    params(("app" = String, Path, description = "App ID")),
+    params(("app" = Uuid, Path, description = "App ID")),
     responses((status = 201, body = OAuth2ProviderAppSecretFull), (status = 400, body = Response), (status = 403, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[post("/oauth2-provider/apps/{app}/secrets")]
@@ -245,7 +252,7 @@ pub async fn create_secret(
 
 /// Deletes a client secret and revokes the tokens obtained with it.
 #[utoipa::path(delete, path = "/api/v2/oauth2-provider/apps/{app}/secrets/{secretID}", tag = "Enterprise",
-    params(("app" = String, Path, description = "App ID"), ("secretID" = String, Path, description = "Secret ID")),
+    params(("app" = Uuid, Path, description = "App ID"), ("secretID" = Uuid, Path, description = "Secret ID")),
     responses((status = 204), (status = 400, body = Response), (status = 403, body = Response), (status = 404, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[delete("/oauth2-provider/apps/{app}/secrets/{secretID}")]

@@ -303,6 +303,7 @@ pub async fn list_users(caller: ScimCaller, req: HttpRequest) -> ScimResult<Http
 
 /// Provisions a user (201), or reactivates a suspended one with this userName or email.
 #[utoipa::path(post, path = "/scim/v2/Users", tag = "SCIM",
+    request_body(content = Object, content_type = "application/scim+json", description = "A User resource (RFC 7643 §4.1, attributes as /scim/v2/Schemas describes them)"),
     responses((status = 201, description = "The user", content_type = "application/scim+json"),
               (status = 400, description = "invalidValue or invalidSyntax"),
               (status = 409, description = "uniqueness: an active user has this userName or email")),
@@ -320,7 +321,7 @@ pub async fn create_user(caller: ScimCaller, body: ScimBody) -> ScimResult<HttpR
               (status = 304, description = "Not modified since the If-None-Match version"),
               (status = 404, description = "No such user")),
     security(("ScimBearer" = [])))]
-#[get("/Users/{id:[^./][^/]*}")]
+#[get("/Users/{id}", guard = "not_a_search")]
 pub async fn get_user(
     caller: ScimCaller,
     req: HttpRequest,
@@ -347,13 +348,14 @@ pub async fn get_user(
 
 /// Replaces a user (`userName` is immutable); `If-Match` guards against lost updates.
 #[utoipa::path(put, path = "/scim/v2/Users/{id}", tag = "SCIM",
+    request_body(content = Object, content_type = "application/scim+json", description = "The whole User resource (RFC 7644 §3.5.1)"),
     params(("id" = String, Path, description = "User id")),
     responses((status = 200, description = "The user", content_type = "application/scim+json"),
               (status = 400, description = "mutability, invalidValue or invalidSyntax"),
               (status = 404, description = "No such user"),
               (status = 412, description = "If-Match names another version")),
     security(("ScimBearer" = [])))]
-#[put("/Users/{id:[^./][^/]*}")]
+#[put("/Users/{id}", guard = "not_a_search")]
 pub async fn replace_user(
     caller: ScimCaller,
     req: HttpRequest,
@@ -369,13 +371,14 @@ pub async fn replace_user(
 
 /// Applies an RFC 7644 PatchOp to a user.
 #[utoipa::path(patch, path = "/scim/v2/Users/{id}", tag = "SCIM",
+    request_body(content = Object, content_type = "application/scim+json", description = "A PatchOp message (RFC 7644 §3.5.2)"),
     params(("id" = String, Path, description = "User id")),
     responses((status = 200, description = "The user", content_type = "application/scim+json"),
               (status = 400, description = "invalidPath, noTarget, mutability, invalidValue or invalidSyntax"),
               (status = 404, description = "No such user"),
               (status = 412, description = "If-Match names another version")),
     security(("ScimBearer" = [])))]
-#[patch("/Users/{id:[^./][^/]*}")]
+#[patch("/Users/{id}", guard = "not_a_search")]
 pub async fn patch_user(
     caller: ScimCaller,
     req: HttpRequest,
@@ -397,7 +400,7 @@ pub async fn patch_user(
               (status = 404, description = "No such user"),
               (status = 412, description = "If-Match names another version")),
     security(("ScimBearer" = [])))]
-#[delete("/Users/{id:[^./][^/]*}")]
+#[delete("/Users/{id}", guard = "not_a_search")]
 pub async fn delete_user(
     caller: ScimCaller,
     req: HttpRequest,
@@ -412,6 +415,7 @@ pub async fn delete_user(
 
 /// Searches users with a `SearchRequest` body (RFC 7644 §3.4.3), as `GET /Users`.
 #[utoipa::path(post, path = "/scim/v2/Users/.search", tag = "SCIM",
+    request_body(content = Object, content_type = "application/scim+json", description = "A SearchRequest (RFC 7644 §3.4.3)"),
     responses((status = 200, description = "ListResponse of users", content_type = "application/scim+json"),
               (status = 400, description = "invalidFilter, invalidValue or invalidSyntax"),
               (status = 401, description = "Missing or wrong SCIM key")),
@@ -424,6 +428,7 @@ pub async fn search_users(caller: ScimCaller, body: ScimBody) -> ScimResult<Http
 
 /// Searches every resource type (RFC 7644 §3.4.3): Users, then Groups.
 #[utoipa::path(post, path = "/scim/v2/.search", tag = "SCIM",
+    request_body(content = Object, content_type = "application/scim+json", description = "A SearchRequest (RFC 7644 §3.4.3)"),
     responses((status = 200, description = "ListResponse of users and groups", content_type = "application/scim+json"),
               (status = 400, description = "invalidFilter, invalidValue or invalidSyntax"),
               (status = 401, description = "Missing or wrong SCIM key")),
@@ -466,6 +471,7 @@ pub async fn list_groups(caller: ScimCaller, req: HttpRequest) -> ScimResult<Htt
 
 /// Searches groups with a `SearchRequest` body (RFC 7644 §3.4.3), as `GET /Groups`.
 #[utoipa::path(post, path = "/scim/v2/Groups/.search", tag = "SCIM",
+    request_body(content = Object, content_type = "application/scim+json", description = "A SearchRequest (RFC 7644 §3.4.3)"),
     responses((status = 200, description = "ListResponse of groups", content_type = "application/scim+json"),
               (status = 400, description = "invalidFilter, invalidValue or invalidSyntax"),
               (status = 401, description = "Missing or wrong SCIM key")),
@@ -478,6 +484,7 @@ pub async fn search_groups(caller: ScimCaller, body: ScimBody) -> ScimResult<Htt
 
 /// Creates a group (source `oidc`) with its members.
 #[utoipa::path(post, path = "/scim/v2/Groups", tag = "SCIM",
+    request_body(content = Object, content_type = "application/scim+json", description = "A Group resource (RFC 7643 §4.2)"),
     responses((status = 201, description = "The group", content_type = "application/scim+json"),
               (status = 400, description = "invalidValue or invalidSyntax (an unknown member, a bad displayName)"),
               (status = 409, description = "uniqueness: another group has this displayName")),
@@ -495,7 +502,7 @@ pub async fn create_group(caller: ScimCaller, body: ScimBody) -> ScimResult<Http
               (status = 304, description = "Not modified since the If-None-Match version"),
               (status = 404, description = "No such group (the Everyone group is never exposed)")),
     security(("ScimBearer" = [])))]
-#[get("/Groups/{id:[^./][^/]*}")]
+#[get("/Groups/{id}", guard = "not_a_search")]
 pub async fn get_group(
     caller: ScimCaller,
     req: HttpRequest,
@@ -520,6 +527,7 @@ pub async fn get_group(
 
 /// Replaces a group's displayName, externalId and members.
 #[utoipa::path(put, path = "/scim/v2/Groups/{id}", tag = "SCIM",
+    request_body(content = Object, content_type = "application/scim+json", description = "The whole Group resource (RFC 7644 §3.5.1)"),
     params(("id" = String, Path, description = "Group id")),
     responses((status = 200, description = "The group", content_type = "application/scim+json"),
               (status = 400, description = "invalidValue or invalidSyntax"),
@@ -527,7 +535,7 @@ pub async fn get_group(
               (status = 409, description = "uniqueness: another group has this displayName"),
               (status = 412, description = "If-Match names another version")),
     security(("ScimBearer" = [])))]
-#[put("/Groups/{id:[^./][^/]*}")]
+#[put("/Groups/{id}", guard = "not_a_search")]
 pub async fn replace_group(
     caller: ScimCaller,
     req: HttpRequest,
@@ -543,6 +551,7 @@ pub async fn replace_group(
 
 /// Applies an RFC 7644 PatchOp to a group, atomically and serialized per group.
 #[utoipa::path(patch, path = "/scim/v2/Groups/{id}", tag = "SCIM",
+    request_body(content = Object, content_type = "application/scim+json", description = "A PatchOp message (RFC 7644 §3.5.2)"),
     params(("id" = String, Path, description = "Group id")),
     responses((status = 200, description = "The group", content_type = "application/scim+json"),
               (status = 400, description = "invalidPath, noTarget, mutability, invalidValue or invalidSyntax"),
@@ -550,7 +559,7 @@ pub async fn replace_group(
               (status = 409, description = "uniqueness: another group has this displayName"),
               (status = 412, description = "If-Match names another version")),
     security(("ScimBearer" = [])))]
-#[patch("/Groups/{id:[^./][^/]*}")]
+#[patch("/Groups/{id}", guard = "not_a_search")]
 pub async fn patch_group(
     caller: ScimCaller,
     req: HttpRequest,
@@ -571,7 +580,7 @@ pub async fn patch_group(
               (status = 404, description = "No such group"),
               (status = 412, description = "If-Match names another version")),
     security(("ScimBearer" = [])))]
-#[delete("/Groups/{id:[^./][^/]*}")]
+#[delete("/Groups/{id}", guard = "not_a_search")]
 pub async fn delete_group(
     caller: ScimCaller,
     req: HttpRequest,
@@ -588,6 +597,7 @@ pub async fn delete_group(
 /// would (atomic, audited), in order, with `bulkId:` references to resources created
 /// earlier in the request; stops after `failOnErrors` failures.
 #[utoipa::path(post, path = "/scim/v2/Bulk", tag = "SCIM",
+    request_body(content = Object, content_type = "application/scim+json", description = "A BulkRequest (RFC 7644 §3.7)"),
     responses((status = 200, description = "BulkResponse with each operation's status", content_type = "application/scim+json"),
               (status = 400, description = "invalidSyntax (a malformed BulkRequest) or invalidValue (a repeated bulkId); nothing is run"),
               (status = 401, description = "Missing or wrong SCIM key"),
@@ -626,9 +636,13 @@ async fn unknown_endpoint(caller: ScimCaller, req: HttpRequest) -> HttpResponse 
     }
 }
 
-/// Every SCIM route under `path`. Resource ids never begin with `.`, so
 /// `/Users/.search` and `/Groups/.search` are only ever the search endpoints (RFC 7644
 /// §3.4.3): another method there is a 405, not a lookup of the id ".search".
+fn not_a_search(ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+    !ctx.head().uri.path().ends_with("/.search")
+}
+
+/// Every SCIM route under `path`.
 pub fn scope(path: &str) -> actix_web::Scope {
     web::scope(path)
         .service(service_provider_config)

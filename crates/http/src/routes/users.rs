@@ -130,7 +130,7 @@ pub async fn logout(
 /// Lists users the caller may read. `q` takes Coder's search syntax.
 #[utoipa::path(get, path = "/api/v2/users", tag = "Users",
     params(("q" = Option<String>, Query, description = "Search: free text plus status:, role:, login_type:, username:, email:"),
-           ("after_id" = Option<String>, Query), ("limit" = Option<i32>, Query), ("offset" = Option<i32>, Query)),
+           ("after_id" = Option<String>, Query, pattern = r"^$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "A UUID; empty is absent"), ("limit" = Option<i32>, Query, minimum = 0, description = "0 = all"), ("offset" = Option<i32>, Query, minimum = 0)),
     responses((status = 200, body = GetUsersResponse), (status = 400, body = Response), (status = 401, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[get("/users")]
@@ -156,7 +156,7 @@ pub async fn list_users(
 
 /// Creates a user.
 #[utoipa::path(post, path = "/api/v2/users", tag = "Users", request_body = CreateUserRequest,
-    responses((status = 201, body = User), (status = 400, body = Response), (status = 403, body = Response), (status = 409, body = Response)),
+    responses((status = 201, body = User), (status = 400, body = Response), (status = 403, body = Response), (status = 404, body = Response), (status = 409, body = Response)),
     security(("CoderSessionToken" = [])))]
 #[post("/users")]
 pub async fn create_user(

@@ -1,11 +1,13 @@
 //! The OpenAPI document, generated from the handlers' annotations. A copy is committed
 //! at `docs/openapi.json`; `cargo xtask openapi --check` fails when it is stale.
 
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+mod modifiers;
+
+use utoipa::OpenApi;
 
 use crate::routes::scim::ScimBearerScheme;
 use crate::{dto, error, routes};
+use modifiers::{NullMeansAbsent, SessionToken, Unauthenticated};
 
 /// Warden's API description.
 #[derive(OpenApi)]
@@ -138,79 +140,9 @@ use crate::{dto, error, routes};
         dto::SlimRole,
         error::OAuth2ErrorBody
     )),
-    modifiers(&SessionToken, &ScimBearerScheme, &Unauthenticated),
+    modifiers(&SessionToken, &ScimBearerScheme, &Unauthenticated, &NullMeansAbsent),
 )]
 pub struct ApiDoc;
-
-struct SessionToken;
-
-impl Modify for SessionToken {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "CoderSessionToken",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("Coder-Session-Token"))),
-        );
-    }
-}
-
-/// States the 401 every credentialed operation answers to a missing, expired or wrong
-/// credential, in the error shape of the API the path belongs to (SCIM's under
-/// `/scim`, Coder's elsewhere), where the handler's annotation does not already.
-struct Unauthenticated;
-
-impl Modify for Unauthenticated {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, ResponseBuilder, Type};
-        for (path, item) in &mut openapi.paths.paths {
-            let (media, schema, description) = if path.starts_with("/scim/") {
-                let scim_error = ObjectBuilder::new()
-                    .property("schemas", ObjectBuilder::new().schema_type(Type::Array))
-                    .property("status", ObjectBuilder::new().schema_type(Type::String))
-                    .property("detail", ObjectBuilder::new().schema_type(Type::String))
-                    .required("schemas")
-                    .required("status");
-                (
-                    "application/scim+json",
-                    scim_error.into(),
-                    "Missing or wrong SCIM bearer key",
-                )
-            } else {
-                (
-                    "application/json",
-                    Ref::from_schema_name("Response").into(),
-                    "Missing, expired or unknown session token",
-                )
-            };
-            let unauthorized = ResponseBuilder::new()
-                .description(description)
-                .content(
-                    media,
-                    ContentBuilder::new()
-                        .schema(Some::<utoipa::openapi::RefOr<_>>(schema))
-                        .build(),
-                )
-                .build();
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for operation in operations.into_iter().flatten() {
-                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
-                if secured {
-                    operation
-                        .responses
-                        .responses
-                        .entry("401".to_owned())
-                        .or_insert_with(|| unauthorized.clone().into());
-                }
-            }
-        }
-    }
-}
 
 /// The document as pretty JSON with a trailing newline (the committed form).
 pub fn openapi_json() -> String {
