@@ -211,21 +211,38 @@ pub fn start_warden_with(database_url: &str, extra: &[&str]) -> anyhow::Result<S
 
 /// Bootstraps the first user of a fresh database and returns a session token.
 pub fn warden_token(database_url: &str) -> anyhow::Result<String> {
-    let out = Command::new(warden_bin())
+    let printed = create_first_user(
+        &warden_bin(),
+        database_url,
+        ["bench@example.com", "bench", "Bench-Password-1!"],
+        &["--print-token"],
+    )?;
+    printed
+        .lines()
+        .last()
+        .map(str::to_owned)
+        .context("no token printed")
+}
+
+/// Runs `bin create-first-user` with `[email, username, password]` (and `extra` flags)
+/// on a fresh database; returns what it printed.
+pub fn create_first_user(
+    bin: &std::path::Path,
+    database_url: &str,
+    [email, username, password]: [&str; 3],
+    extra: &[&str],
+) -> anyhow::Result<String> {
+    let out = Command::new(bin)
+        .args(["--database-url", database_url, "create-first-user"])
         .args([
-            "--database-url",
-            database_url,
-            "create-first-user",
             "--email",
-            "bench@example.com",
-        ])
-        .args([
+            email,
             "--username",
-            "bench",
+            username,
             "--password",
-            "Bench-Password-1!",
-            "--print-token",
+            password,
         ])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .output()?;
     ensure!(
@@ -233,11 +250,7 @@ pub fn warden_token(database_url: &str) -> anyhow::Result<String> {
         "create-first-user failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)?
-        .lines()
-        .last()
-        .map(str::to_owned)
-        .context("no token printed")
+    Ok(String::from_utf8(out.stdout)?)
 }
 
 /// Starts the bare actix-web handler (the ceiling).

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
 
-use crate::bench::{Engines, Scratch, free_address, spawn_warden};
+use crate::bench::{Engines, Scratch, create_first_user, free_address, spawn_warden};
 use crate::root;
 
 const EMAIL: &str = "schemathesis@example.com";
@@ -91,23 +91,7 @@ fn engine(
 ) -> anyhow::Result<Outcome> {
     println!("\n==> schemathesis on {label}");
     let bin = root().join("target/debug/warden");
-    let bootstrap = Command::new(&bin)
-        .args(["--database-url", database_url, "create-first-user"])
-        .args([
-            "--email",
-            EMAIL,
-            "--username",
-            "schemathesis",
-            "--password",
-            PASSWORD,
-        ])
-        .env("RUST_LOG", "warn")
-        .output()?;
-    ensure!(
-        bootstrap.status.success(),
-        "create-first-user failed: {}",
-        String::from_utf8_lossy(&bootstrap.stderr)
-    );
+    create_first_user(&bin, database_url, [EMAIL, "schemathesis", PASSWORD], &[])?;
     let metrics = free_address()?;
     let server = spawn_warden(
         &bin,
