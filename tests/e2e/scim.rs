@@ -166,6 +166,31 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    /// The username derived from a userName may belong to someone else already: the
+    /// new user gets it with a suffix from its id, and nobody else is touched.
+    async fn scim_user_whose_derived_username_is_taken_gets_a_suffix(app: TestApp) {
+        let owner = app.owner().await?;
+        let holder = app.user(&owner, "alice-smith").await?;
+        let created = create(&app, okta_user("alice.smith@example.com", "Alice", "Smith")).await?;
+        let id = created["id"].as_str().unwrap_or_default().to_owned();
+        assert_ne!(id, holder.id);
+        let warden = app.get(&format!("/api/v2/users/{id}"), Some(&owner.token)).await?;
+        let expected = format!("alice-smith-{}", &id[..6]);
+        assert_eq!(warden.body["username"], json!(expected), "{warden:?}");
+        assert_eq!(created["userName"], "alice.smith@example.com");
+        let kept = app.get("/api/v2/users/alice-smith", Some(&owner.token)).await?;
+        assert_eq!(kept.body["id"], json!(holder.id));
+        assert_eq!(kept.body["email"], "alice-smith@example.com");
+        // The same userName again is still the 409 it always was.
+        let again = app.scim(Method::POST, "/scim/v2/Users",
+            Some(okta_user("alice.smith@example.com", "Alice", "Smith")), &[]).await?;
+        assert!(is_scim_error(&again, StatusCode::CONFLICT), "{again:?}");
+        assert_eq!(scim_type(&again), "uniqueness");
+        Ok(())
+    }
+}
+
+on_both_backends! {
     async fn scim_okta_provisioning_lifecycle(app: TestApp) {
         let owner = app.owner().await?;
         // Okta's connection test.

@@ -502,19 +502,51 @@ impl ScimService {
                 .await;
         }
         let id = UserId::new_random();
-        let mut username = username_from(&input.user_name);
-        if username != input.user_name
-            && self
-                .repo
-                .find_by_identity(org, &username, "")
-                .await?
-                .is_some()
+        let derived = username_from(&input.user_name);
+        let record = match self
+            .insert_user(org, id, derived.clone(), &input, meta)
+            .await
         {
-            // Another user holds the derived name: disambiguate with the new id.
-            let suffix: String = id.to_string().chars().take(6).collect();
-            let stem: String = username.chars().take(32 - 7).collect();
-            username = format!("{}-{suffix}", stem.trim_end_matches('-'));
+            // The lookup above found no one with this userName or email, so a taken
+            // name is most likely the one derived from the userName (or a race).
+            // Probing only now keeps the common case to two round trips.
+            Err(RepoError::Conflict(_))
+                if derived != input.user_name
+                    && self
+                        .repo
+                        .find_by_identity(org, &derived, "")
+                        .await?
+                        .is_some() =>
+            {
+                // Another user holds the derived name: disambiguate with the new id.
+                let suffix: String = id.to_string().chars().take(6).collect();
+                let stem: String = derived.chars().take(32 - 7).collect();
+                let username = format!("{}-{suffix}", stem.trim_end_matches('-'));
+                self.insert_user(org, id, username, &input, meta).await
+            }
+            other => other,
         }
+        .map_err(|e| match e {
+            RepoError::Conflict(_) => ScimError::uniqueness(format!(
+                "A user with userName {:?} or email {:?} already exists.",
+                input.user_name,
+                input.email.as_str()
+            )),
+            other => other.into(),
+        })?;
+        Ok(self.resource(&record))
+    }
+
+    /// Inserts a new SCIM user named `username`; a taken name, userName or email is
+    /// `Conflict`.
+    async fn insert_user(
+        &self,
+        org: OrganizationId,
+        id: UserId,
+        username: String,
+        input: &UserInput,
+        meta: &RequestMeta,
+    ) -> Result<ScimUserRecord, RepoError> {
         let now = self.clock.now();
         let new = NewScimUser {
             user: NewUser {
@@ -543,19 +575,7 @@ impl ScimService {
         .in_org(org)
         .by_subsystem(SCIM_SUBSYSTEM);
         audit.request = meta.clone();
-        let record = self
-            .repo
-            .create_user(org, new, audit)
-            .await
-            .map_err(|e| match e {
-                RepoError::Conflict(_) => ScimError::uniqueness(format!(
-                    "A user with userName {:?} or email {:?} already exists.",
-                    input.user_name,
-                    input.email.as_str()
-                )),
-                other => other.into(),
-            })?;
-        Ok(self.resource(&record))
+        self.repo.create_user(org, new, audit).await
     }
 
     /// `PUT /Users/{id}`: replaces every writable attribute; `userName` is immutable.

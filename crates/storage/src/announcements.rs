@@ -9,6 +9,12 @@
 //! names them) has acknowledged, at most [`ACKNOWLEDGEMENT_WAIT`]: once a client has
 //! its reply, every replica it can ask next has retired what the write changed.
 //!
+//! Waiting costs a write a round trip to the announcer's connection, so a replica that
+//! finds no other listener connected stops waiting for [`ALONE_FOR`] (its
+//! [`Solitude`]), and a listener that connects serves no cached read for [`WARM_UP`],
+//! which is longer: whatever write did not wait for it has committed before that
+//! listener serves anything from its caches, and it retires everything then.
+//!
 //! A replica whose listener is not connected serves no cached read at all (it cannot
 //! know what it missed), and retires everything once it listens again. An
 //! announcement lost to a crash between commit and `NOTIFY` is covered by each
@@ -46,8 +52,18 @@ const ACKNOWLEDGEMENT_WAIT: Duration = Duration::from_secs(2);
 /// How often a listener looks for announcements when no request does it first.
 const LISTEN_POLL: Duration = Duration::from_millis(1);
 
-/// How often an idle announcer reads off acknowledgements meant for others.
-const IDLE_DRAIN: Duration = Duration::from_millis(500);
+/// How often an idle announcer reads off acknowledgements meant for others and counts
+/// the other replicas' listeners again, so that its [`Solitude`] stays current.
+const IDLE_RECOUNT: Duration = Duration::from_millis(100);
+
+/// How long an announcer's count of no other listener holds, from the moment it asked:
+/// writes answered within it do not wait for acknowledgements.
+const ALONE_FOR: Duration = Duration::from_millis(500);
+
+/// How long a listener that has just connected serves nothing cached. A replica that
+/// counted no listener before this one connected stops waiting for it at most
+/// [`ALONE_FOR`] later; twice that leaves room for the count's own round trip.
+const WARM_UP: Duration = Duration::from_millis(1_000);
 
 /// How often an announcer looks for acknowledgements while a writer waits.
 const ACKNOWLEDGEMENT_POLL: Duration = Duration::from_micros(200);
@@ -55,10 +71,32 @@ const ACKNOWLEDGEMENT_POLL: Duration = Duration::from_micros(200);
 /// What the announcer thread is asked to do.
 pub(crate) enum Announcement {
     /// Announce a committed write (its [`Touched`] payload), and tell the waiting
-    /// writer once every listening replica has acknowledged it.
-    Write(String, tokio::sync::oneshot::Sender<()>),
+    /// writer, if one waits, once every listening replica has acknowledged it.
+    Write(String, Option<tokio::sync::oneshot::Sender<()>>),
     /// Report back once every write queued before this one is announced.
     Flush(std::sync::mpsc::SyncSender<()>),
+}
+
+/// Whether this replica's announcer last counted no other replica's listener, recently
+/// enough (see [`ALONE_FOR`]) that a write need not wait for acknowledgements.
+#[derive(Default)]
+pub(crate) struct Solitude {
+    until: Mutex<Option<Instant>>,
+}
+
+impl Solitude {
+    pub(crate) fn alone(&self) -> bool {
+        self.until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    /// Records a count of the other listeners, asked for at `asked`.
+    fn counted(&self, asked: Instant, listeners: usize) {
+        *self.until.lock().unwrap_or_else(PoisonError::into_inner) =
+            (listeners == 0).then(|| asked + ALONE_FOR);
+    }
 }
 
 /// An announcement on the wire: `<replica>/<sequence> <payload>`.
@@ -100,8 +138,10 @@ impl<'a> Framed<'a> {
 pub(crate) fn spawn_announcer(
     url: String,
     replica: String,
-) -> std::sync::mpsc::Sender<Announcement> {
+) -> (std::sync::mpsc::Sender<Announcement>, Arc<Solitude>) {
     let (queue, waiting) = std::sync::mpsc::channel::<Announcement>();
+    let solitude = Arc::new(Solitude::default());
+    let counted = Arc::clone(&solitude);
     let spawned = std::thread::Builder::new()
         .name("warden-pg-announce".into())
         .spawn(move || {
@@ -110,15 +150,17 @@ pub(crate) fn spawn_announcer(
                 replica,
                 conn: None,
                 sequence: 0,
+                solitude: counted,
             };
             // Ends when every Database handle (and its sender) is gone.
             loop {
-                let first = match waiting.recv_timeout(IDLE_DRAIN) {
+                let first = match waiting.recv_timeout(IDLE_RECOUNT) {
                     Ok(first) => first,
                     // Acknowledgements meant for other announcers are read off too,
                     // so that PostgreSQL's notification queue never waits for us.
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                         announcer.drain();
+                        announcer.recount();
                         continue;
                     }
                     Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
@@ -138,7 +180,7 @@ pub(crate) fn spawn_announcer(
                 if !batch.is_empty() {
                     announcer.announce(&Touched::join_payloads(&batch));
                 }
-                for writer in writers {
+                for writer in writers.into_iter().flatten() {
                     let _ = writer.send(());
                 }
                 for done in flushed {
@@ -149,14 +191,22 @@ pub(crate) fn spawn_announcer(
     if let Err(e) = spawned {
         tracing::error!(error = %e, "cannot start the change announcer");
     }
-    queue
+    (queue, solitude)
 }
+
+/// Counts the listeners of the other replicas connected to this database; `$1` is
+/// [`LISTENER_NAME`], `$2` this replica's own listener.
+const OTHER_LISTENERS: &str = "SELECT count(*) FROM pg_stat_activity \
+      WHERE datname = current_database() \
+        AND starts_with(application_name, $1) \
+        AND application_name <> $2";
 
 struct Announcer {
     url: String,
     replica: String,
     conn: Option<PgConnection>,
     sequence: u64,
+    solitude: Arc<Solitude>,
 }
 
 impl Announcer {
@@ -213,12 +263,41 @@ impl Announcer {
         }
     }
 
+    /// Counts the other replicas' listeners again, for [`Solitude`]. Only on a
+    /// connection already open: without one, writes wait (and the next announcement
+    /// connects).
+    fn recount(&mut self) {
+        let own_listener = self.own_listener();
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        let asked = Instant::now();
+        let counted = diesel::sql_query(format!("{OTHER_LISTENERS} AS listeners"))
+            .bind::<diesel::sql_types::Text, _>(LISTENER_NAME)
+            .bind::<diesel::sql_types::Text, _>(own_listener)
+            .get_result::<Listeners>(conn);
+        match counted {
+            Ok(row) => self
+                .solitude
+                .counted(asked, usize::try_from(row.listeners).unwrap_or(1)),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot count the listening replicas");
+                self.conn = None;
+            }
+        }
+    }
+
+    fn own_listener(&self) -> String {
+        format!("{LISTENER_NAME}{}", self.replica)
+    }
+
     /// Notifies, and counts in the same statement the listeners of the other replicas
     /// connected now (a listener that connects later retires everything anyway).
     /// `None` when the announcement could not go out, even on a fresh connection.
     fn send(&mut self, payloads: &[String], sequence: u64) -> Option<usize> {
-        let own_listener = format!("{LISTENER_NAME}{}", self.replica);
+        let own_listener = self.own_listener();
         for _ in 0..2 {
+            let asked = Instant::now();
             let conn = match self.conn.as_mut() {
                 Some(conn) => conn,
                 None => match connect(&self.url, "warden-announcer", &[HEARD]) {
@@ -234,17 +313,14 @@ impl Announcer {
                 let framed = Framed::encode(&self.replica, sequence, payload);
                 // The notification is a volatile call in a subquery, so PostgreSQL
                 // makes it exactly once, whatever the count finds.
-                sent = diesel::sql_query(
-                    "SELECT (SELECT count(*) FROM pg_stat_activity \
-                      WHERE datname = current_database() \
-                        AND starts_with(application_name, $3) \
-                        AND application_name <> $4) AS listeners \
-                     FROM (SELECT pg_notify($1, $2)) AS notified",
-                )
-                .bind::<diesel::sql_types::Text, _>(CHANGES)
-                .bind::<diesel::sql_types::Text, _>(framed)
+                sent = diesel::sql_query(format!(
+                    "SELECT ({OTHER_LISTENERS}) AS listeners \
+                     FROM (SELECT pg_notify($3, $4)) AS notified"
+                ))
                 .bind::<diesel::sql_types::Text, _>(LISTENER_NAME)
                 .bind::<diesel::sql_types::Text, _>(&own_listener)
+                .bind::<diesel::sql_types::Text, _>(CHANGES)
+                .bind::<diesel::sql_types::Text, _>(framed)
                 .get_result::<Listeners>(conn)
                 .map(|row| usize::try_from(row.listeners).unwrap_or(0));
                 if sent.is_err() {
@@ -252,7 +328,10 @@ impl Announcer {
                 }
             }
             match sent {
-                Ok(listeners) => return Some(listeners),
+                Ok(listeners) => {
+                    self.solitude.counted(asked, listeners);
+                    return Some(listeners);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "a committed write could not be announced");
                     self.conn = None;
@@ -293,6 +372,9 @@ struct ListenerState {
     conn: Option<PgConnection>,
     /// The latest sequence heard from each other replica, not yet acknowledged.
     unacknowledged: HashMap<String, u64>,
+    /// Until when a connection just made serves nothing cached (see [`WARM_UP`]);
+    /// `None` once it does.
+    warming_until: Option<Instant>,
 }
 
 impl Listener {
@@ -305,6 +387,7 @@ impl Listener {
         let ListenerState {
             conn,
             unacknowledged,
+            warming_until,
         } = &mut *state;
         let Some(listening) = conn.as_mut() else {
             return false;
@@ -330,6 +413,14 @@ impl Listener {
             *conn = None;
             changes.record(&Touched::Everything);
             return false;
+        }
+        if let Some(until) = *warming_until {
+            if Instant::now() < until {
+                return false;
+            }
+            // A write that did not wait for this listener committed before now.
+            changes.record(&Touched::Everything);
+            *warming_until = None;
         }
         true
     }
@@ -394,11 +485,12 @@ pub(crate) fn spawn_listener(
                     // connection (and serve nothing cached), not a wait.
                     match connect(&url, &name, &[CHANGES]) {
                         Ok(conn) => {
-                            listening
+                            let mut state = listening
                                 .state
                                 .lock()
-                                .unwrap_or_else(PoisonError::into_inner)
-                                .conn = Some(conn);
+                                .unwrap_or_else(PoisonError::into_inner);
+                            state.conn = Some(conn);
+                            state.warming_until = Some(Instant::now() + WARM_UP);
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "cannot listen for changes; retrying");

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 use warden_domain::RepoError;
 use warden_domain::ports::ChangeTag;
 
-use crate::announcements::{Announcement, Listener, spawn_announcer, spawn_listener};
+use crate::announcements::{Announcement, Listener, Solitude, spawn_announcer, spawn_listener};
 use crate::changes::{ChangeLog, Touched};
 use crate::error::map_diesel;
 use crate::group_commit::Writer;
@@ -251,8 +251,9 @@ pub struct Database {
     /// On SQLite, the thread every write goes through, committing waiting writes
     /// together (see [`crate::group_commit`]).
     writer: Option<Arc<Writer>>,
-    /// On PostgreSQL, the thread announcing committed writes to the other replicas.
-    announcer: Option<std::sync::mpsc::Sender<Announcement>>,
+    /// On PostgreSQL, the thread announcing committed writes to the other replicas,
+    /// and whether it has lately found none listening.
+    announcer: Option<(std::sync::mpsc::Sender<Announcement>, Arc<Solitude>)>,
 }
 
 impl std::fmt::Debug for Database {
@@ -364,7 +365,7 @@ impl Database {
     /// replica serves a stale cached read because this one went away. Immediate on
     /// SQLite, which has no other replicas to tell. Returns whether everything went out.
     pub async fn flush_announcements(&self, deadline: Duration) -> bool {
-        let Some(announcer) = &self.announcer else {
+        let Some((announcer, _)) = &self.announcer else {
             return true;
         };
         let (done, flushed) = std::sync::mpsc::sync_channel(1);
@@ -527,16 +528,21 @@ impl Database {
         };
         // On PostgreSQL, also after a failure, as below. Fails only once the announcer
         // is gone, and with it the process.
-        let heard = self.announcer.as_ref().map(|announcer| {
+        let heard = self.announcer.as_ref().and_then(|(announcer, solitude)| {
+            if solitude.alone() {
+                let _ = announcer.send(Announcement::Write(touched.payload(), None));
+                return None;
+            }
             let (heard, told) = tokio::sync::oneshot::channel();
-            let _ = announcer.send(Announcement::Write(touched.payload(), heard));
-            told
+            let _ = announcer.send(Announcement::Write(touched.payload(), Some(heard)));
+            Some(told)
         });
         // After the commit, so that a reader that loaded before it counts as older.
         // Also after a failure: a failed commit may still have changed something.
         self.changes.record(&touched);
         // The reply waits until every other replica has heard of the write: a
-        // revocation answered here is enforced there on the next request.
+        // revocation answered here is enforced there on the next request. (With no
+        // other replica listening, a new one warms up longer than we skip waiting.)
         if let Some(told) = heard {
             let _ = tokio::time::timeout(ANNOUNCEMENT_WAIT, told).await;
         }

@@ -1076,10 +1076,26 @@ mod invalidation {
     use super::*;
     use warden_domain::ports::ChangeTag;
 
+    /// Waits until `serves` is true of a fresh generation: on PostgreSQL, a listener
+    /// that has just connected serves nothing cached for a second (it may not have
+    /// heard of writes other replicas did not wait for it to hear).
+    async fn warmed_up(serves: impl Fn(u64) -> bool, now: impl Fn() -> u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !serves(now()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the listener never warmed up"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// On PostgreSQL, this process hears its own writes back through NOTIFY a few
     /// milliseconds later and retires their tags again: harmless, but it would retire
     /// what a test reads right after. Let those echoes arrive first.
-    async fn settle() {
+    async fn settle(store: &Store) {
+        let keys = &store.keys;
+        warmed_up(|g| keys.unchanged_since(g, &[]), || keys.generation()).await;
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 
@@ -1090,7 +1106,7 @@ mod invalidation {
             let (admin_tag, bob_tag) = (ChangeTag::User(admin.id), ChangeTag::User(bob.id));
             let roles_tag = ChangeTag::OrganizationRoles(default.id);
 
-            settle().await;
+            settle(&store).await;
             let before = store.keys.generation();
             store.users.set_status(bob.id, UserStatus::Suspended, T0, audit("bob")).await.unwrap();
             assert!(!store.keys.unchanged_since(before, &[bob_tag]), "bob's status changed");
@@ -1098,7 +1114,7 @@ mod invalidation {
             assert!(store.keys.unchanged_since(before, &[admin_tag, roles_tag]), "nothing of admin's changed");
 
             let key = api_key("bobsession", bob.id, LoginType::Password, "", T0);
-            settle().await;
+            settle(&store).await;
             let before = store.keys.generation();
             store.keys.create(key.clone(), None).await.unwrap();
             store.keys.touch(&key.id, bob.id, T0 + secs(7200), T0 + secs(9000)).await.unwrap();
@@ -1106,14 +1122,14 @@ mod invalidation {
             assert!(store.keys.unchanged_since(before, &[admin_tag]));
 
             // A write that does not say what it touched retires everything.
-            settle().await;
+            settle(&store).await;
             let before = store.keys.generation();
             store.orgs.update(default.id, OrganizationPatch { display_name: Some("Renamed".into()), ..Default::default() }, T0, audit("org")).await.unwrap();
             assert!(!store.keys.unchanged_since(before, &[admin_tag]));
             assert!(!store.keys.unchanged_since(before, &[]));
 
             // A failed write retires what it would have touched, and never less.
-            settle().await;
+            settle(&store).await;
             let before = store.keys.generation();
             assert_conflict(store.users.create(new_user("bob"), audit("dup")).await);
             assert!(store.keys.unchanged_since(before, &[admin_tag, bob_tag]), "a user that was never created touches no one else");
@@ -1152,6 +1168,7 @@ mod invalidation {
         eventually("the replica hearing of a write", &|| {
             replica.generation() > start
         });
+        warmed_up(|g| replica.unchanged_since(g, &[]), || replica.generation()).await;
 
         let mut spared = false;
         for status in [
@@ -1190,7 +1207,7 @@ mod invalidation {
             .await
             .expect("connect a replica");
         // Past the retirement every listener makes when it connects.
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        warmed_up(|g| replica.unchanged_since(g, &[]), || replica.generation()).await;
         let before = replica.generation();
         let mut writer = diesel::PgConnection::establish(store._test_db.url()).expect("connect");
         diesel::connection::SimpleConnection::batch_execute(

@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 use warden_domain::RepoError;
 use warden_domain::ids::{GroupId, OrganizationId, UserId};
 use warden_domain::model::{AuditEntry, UserStatus};
-use warden_domain::ports::RepoResult;
+use warden_domain::ports::{ChangeTag, RepoResult};
 use warden_domain::scim::{
     CompareOp, FilterValue, GroupChangeFn, NewScimGroup, NewScimUser, Rejection, ScimGroupQuery,
     ScimGroupRecord, ScimRepo, ScimUserFields, ScimUserQuery, ScimUserRecord, ScimUserUpdate,
@@ -490,10 +490,12 @@ impl ScimRepo for DieselScimRepo {
         audit: AuditEntry,
     ) -> RepoResult<ScimUserRecord> {
         new.user.organization_ids = vec![org];
+        // A new user: no cached read can hold it yet, and nothing else changes.
+        let touched = Touched::Only(vec![ChangeTag::User(new.user.id)]);
         // One statement on PostgreSQL: the user, their membership, the SCIM row and
         // the audit record.
         self.db
-            .write_statement(Touched::Everything, move |conn| {
+            .write_statement(touched, move |conn| {
                 let row = ScimRow::new(
                     new.user.id.to_string(),
                     org.to_string(),

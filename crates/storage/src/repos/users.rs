@@ -187,14 +187,67 @@ fn roles_and_organizations(
     Ok((roles, orgs))
 }
 
+/// A live user's site roles beside its row, space-separated, in name order
+/// (`string_agg` is PostgreSQL's and, since 3.44, SQLite's).
+const SITE_ROLES: &str = "(SELECT string_agg(user_site_roles.role_name, ' ' \
+      ORDER BY user_site_roles.role_name) \
+    FROM user_site_roles WHERE user_site_roles.user_id = users.id)";
+
+/// A live user's organizations beside its row, space-separated, in the order it
+/// joined them.
+const ORGANIZATIONS: &str = "(SELECT string_agg(organization_members.organization_id, ' ' \
+      ORDER BY organization_members.created_at, organization_members.organization_id) \
+    FROM organization_members WHERE organization_members.user_id = users.id)";
+
+/// A user row with its site roles and organizations, as one statement loads them.
+type RowWithGrants = (UserRow, Option<String>, Option<String>);
+
+fn with_grants(found: RowWithGrants) -> Result<User, RepoError> {
+    let (row, site_roles, organizations) = found;
+    // Sorted here too: PostgreSQL's collation need not be byte order.
+    let mut site_roles: Vec<String> = site_roles
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    site_roles.sort();
+    let organizations = organizations
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|id| parse_uuid("organization id", id))
+        .collect::<Result<_, _>>()?;
+    row.into_user(site_roles, organizations)
+}
+
+/// A live user by id, with its roles and organizations, in one round trip.
 pub(crate) fn load_user(conn: &mut AnyConnection, id: &str) -> Result<User, RepoError> {
-    let row: UserRow = users::table
+    let found: RowWithGrants = users::table
         .filter(users::id.eq(id))
         .filter(diesel::dsl::not(users::deleted))
-        .select(UserRow::as_select())
+        .select((
+            UserRow::as_select(),
+            diesel::dsl::sql::<Nullable<Text>>(SITE_ROLES),
+            diesel::dsl::sql::<Nullable<Text>>(ORGANIZATIONS),
+        ))
         .first(conn)
         .map_err(map_diesel)?;
-    hydrate(conn, vec![row])?.pop().ok_or(RepoError::NotFound)
+    with_grants(found)
+}
+
+/// A live user by username (any case), with its roles and organizations, in one
+/// round trip.
+fn load_user_by_username(conn: &mut AnyConnection, username: &str) -> Result<User, RepoError> {
+    let found: RowWithGrants = users::table
+        .filter(lower(users::username).eq(username))
+        .filter(diesel::dsl::not(users::deleted))
+        .select((
+            UserRow::as_select(),
+            diesel::dsl::sql::<Nullable<Text>>(SITE_ROLES),
+            diesel::dsl::sql::<Nullable<Text>>(ORGANIZATIONS),
+        ))
+        .first(conn)
+        .map_err(map_diesel)?;
+    with_grants(found)
 }
 
 /// The rows of a new user: theirs, their site roles (without the implied `member`,
@@ -389,13 +442,7 @@ impl UserRepo for DieselUserRepo {
     async fn get_by_username(&self, username: &str) -> RepoResult<User> {
         let username = username.to_lowercase();
         self.cached(format!("name:{username}"), move |conn| {
-            let row: UserRow = users::table
-                .filter(lower(users::username).eq(username))
-                .filter(diesel::dsl::not(users::deleted))
-                .select(UserRow::as_select())
-                .first(conn)
-                .map_err(map_diesel)?;
-            hydrate(conn, vec![row])?.pop().ok_or(RepoError::NotFound)
+            load_user_by_username(conn, &username)
         })
         .await
     }
