@@ -219,16 +219,27 @@ fn with_grants(found: RowWithGrants) -> Result<User, RepoError> {
     row.into_user(site_roles, organizations)
 }
 
+/// What selects a [`RowWithGrants`] from `users`.
+type SelectRowWithGrants = (
+    diesel::helper_types::AsSelect<UserRow, crate::db::MultiBackend>,
+    diesel::expression::SqlLiteral<Nullable<Text>>,
+    diesel::expression::SqlLiteral<Nullable<Text>>,
+);
+
+fn row_with_grants() -> SelectRowWithGrants {
+    (
+        UserRow::as_select(),
+        diesel::dsl::sql::<Nullable<Text>>(SITE_ROLES),
+        diesel::dsl::sql::<Nullable<Text>>(ORGANIZATIONS),
+    )
+}
+
 /// A live user by id, with its roles and organizations, in one round trip.
 pub(crate) fn load_user(conn: &mut AnyConnection, id: &str) -> Result<User, RepoError> {
     let found: RowWithGrants = users::table
         .filter(users::id.eq(id))
         .filter(diesel::dsl::not(users::deleted))
-        .select((
-            UserRow::as_select(),
-            diesel::dsl::sql::<Nullable<Text>>(SITE_ROLES),
-            diesel::dsl::sql::<Nullable<Text>>(ORGANIZATIONS),
-        ))
+        .select(row_with_grants())
         .first(conn)
         .map_err(map_diesel)?;
     with_grants(found)
@@ -240,11 +251,7 @@ fn load_user_by_username(conn: &mut AnyConnection, username: &str) -> Result<Use
     let found: RowWithGrants = users::table
         .filter(lower(users::username).eq(username))
         .filter(diesel::dsl::not(users::deleted))
-        .select((
-            UserRow::as_select(),
-            diesel::dsl::sql::<Nullable<Text>>(SITE_ROLES),
-            diesel::dsl::sql::<Nullable<Text>>(ORGANIZATIONS),
-        ))
+        .select(row_with_grants())
         .first(conn)
         .map_err(map_diesel)?;
     with_grants(found)
