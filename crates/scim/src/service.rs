@@ -482,11 +482,7 @@ impl ScimService {
             .await?
         {
             if existing.user.status != UserStatus::Suspended && !existing.scim_deleted {
-                return Err(ScimError::uniqueness(format!(
-                    "A user with userName {:?} or email {:?} already exists.",
-                    input.user_name,
-                    input.email.as_str()
-                )));
+                return Err(already_exists(&input));
             }
             let id = existing.user.id.to_string();
             return self
@@ -527,11 +523,7 @@ impl ScimService {
             other => other,
         }
         .map_err(|e| match e {
-            RepoError::Conflict(_) => ScimError::uniqueness(format!(
-                "A user with userName {:?} or email {:?} already exists.",
-                input.user_name,
-                input.email.as_str()
-            )),
+            RepoError::Conflict(_) => already_exists(&input),
             other => other.into(),
         })?;
         Ok(self.resource(&record))
@@ -1099,6 +1091,15 @@ impl ScimService {
             .await
             .map_err(|e| group_repo_error(e, id, None))
     }
+}
+
+/// The 409 `uniqueness` for a new user whose userName or email someone holds.
+fn already_exists(input: &UserInput) -> ScimError {
+    ScimError::uniqueness(format!(
+        "A user with userName {:?} or email {:?} already exists.",
+        input.user_name,
+        input.email.as_str()
+    ))
 }
 
 #[cfg(test)]
