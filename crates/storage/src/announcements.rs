@@ -28,6 +28,7 @@ use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
 use crate::changes::{ChangeLog, Touched};
+use crate::kept::KeptQuery;
 
 /// The channel committed writes are announced on, with what they touched.
 const CHANGES: &str = "warden_changes";
@@ -272,7 +273,7 @@ impl Announcer {
             return;
         };
         let asked = Instant::now();
-        let counted = diesel::sql_query(format!("{OTHER_LISTENERS} AS listeners"))
+        let counted = KeptQuery::new(&format!("{OTHER_LISTENERS} AS listeners"))
             .bind::<diesel::sql_types::Text, _>(LISTENER_NAME)
             .bind::<diesel::sql_types::Text, _>(own_listener)
             .get_result::<Listeners>(conn);
@@ -313,7 +314,7 @@ impl Announcer {
                 let framed = Framed::encode(&self.replica, sequence, payload);
                 // The notification is a volatile call in a subquery, so PostgreSQL
                 // makes it exactly once, whatever the count finds.
-                sent = diesel::sql_query(format!(
+                sent = KeptQuery::new(&format!(
                     "SELECT ({OTHER_LISTENERS}) AS listeners \
                      FROM (SELECT pg_notify($3, $4)) AS notified"
                 ))
@@ -437,7 +438,7 @@ impl Listener {
         };
         for (replica, sequence) in heard {
             let ack = Framed::encode(&replica, sequence, &self.replica);
-            let sent = diesel::sql_query("SELECT pg_notify($1, $2)")
+            let sent = KeptQuery::new("SELECT pg_notify($1, $2)")
                 .bind::<diesel::sql_types::Text, _>(HEARD)
                 .bind::<diesel::sql_types::Text, _>(ack)
                 .execute(conn);

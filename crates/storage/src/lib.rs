@@ -12,6 +12,7 @@ mod changes;
 mod db;
 mod error;
 mod group_commit;
+mod kept;
 pub mod rbac_sql;
 mod repos;
 mod rows;

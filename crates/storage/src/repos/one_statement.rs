@@ -8,22 +8,24 @@
 //! [`Database::write_statement`](crate::Database::write_statement). Foreign keys are
 //! checked at the end of the statement, so a clause may refer to rows another clause
 //! inserts. SQLite, where statements cost no round trip, keeps the plain inserts.
+//!
+//! Each caller adds the same clauses every time, so the statement is kept prepared
+//! (see [`crate::kept`]).
 
 use diesel::pg::{Pg, PgConnection};
 use diesel::prelude::*;
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{HasSqlType, Integer, Nullable, Text, Timestamp};
 use warden_domain::RepoError;
 
 use crate::error::map_diesel;
+use crate::kept::KeptQuery;
 use crate::rows::AuditRow;
 
 /// A statement being built: its SQL so far and its bound parameters.
 pub(crate) struct Statement<'a> {
     ctes: Vec<String>,
-    query: BoxedSqlQuery<'a, Pg, SqlQuery>,
-    params: usize,
+    query: KeptQuery<'a>,
 }
 
 impl<'a> Statement<'a> {
@@ -31,22 +33,18 @@ impl<'a> Statement<'a> {
         Self {
             ctes: Vec::new(),
             // The SQL is set once complete; the binds accumulate meanwhile.
-            query: diesel::sql_query("").into_boxed(),
-            params: 0,
+            query: KeptQuery::new(""),
         }
     }
 
     /// The placeholder of the next parameter, bound to `value`.
     pub(crate) fn param<T, V>(&mut self, value: V) -> String
     where
-        T: Send + 'a,
+        T: 'a,
         Pg: HasSqlType<T>,
-        V: ToSql<T, Pg> + Send + 'a,
+        V: ToSql<T, Pg> + 'a,
     {
-        let query = std::mem::replace(&mut self.query, diesel::sql_query("").into_boxed());
-        self.query = query.bind::<T, V>(value);
-        self.params += 1;
-        format!("${}", self.params)
+        format!("${}", self.query.push_bind::<T, V>(value))
     }
 
     /// Adds a data-modifying clause (`INSERT … RETURNING 1`), named `name`.
@@ -87,10 +85,7 @@ impl<'a> Statement<'a> {
              resource_type, resource_id, resource_target, diff, request_id, ip, user_agent, \
              status_code, additional_fields) VALUES ({values})"
         );
-        self.query
-            .sql(sql)
-            .execute(conn)
-            .map(drop)
-            .map_err(map_diesel)
+        self.query.set_sql(&sql);
+        self.query.execute(conn).map(drop).map_err(map_diesel)
     }
 }

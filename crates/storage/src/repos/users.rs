@@ -18,6 +18,7 @@ use crate::Touched;
 use crate::cache::GenerationCache;
 use crate::db::{AnyConnection, Database, lock, per_engine};
 use crate::error::map_diesel;
+use crate::kept::{Fragment, fragment};
 use crate::repos::one_statement::Statement;
 use crate::repos::{IN_CHUNK, insert_audit};
 use crate::rows::{MemberRow, OrganizationRow, UserRow, parse_uuid, to_db};
@@ -222,15 +223,16 @@ fn with_grants(found: RowWithGrants) -> Result<User, RepoError> {
 /// What selects a [`RowWithGrants`] from `users`.
 type SelectRowWithGrants = (
     diesel::helper_types::AsSelect<UserRow, crate::db::MultiBackend>,
-    diesel::expression::SqlLiteral<Nullable<Text>>,
-    diesel::expression::SqlLiteral<Nullable<Text>>,
+    Fragment<Nullable<Text>>,
+    Fragment<Nullable<Text>>,
 );
 
+/// Fixed text, so that the loads stay prepared on PostgreSQL.
 fn row_with_grants() -> SelectRowWithGrants {
     (
         UserRow::as_select(),
-        diesel::dsl::sql::<Nullable<Text>>(SITE_ROLES),
-        diesel::dsl::sql::<Nullable<Text>>(ORGANIZATIONS),
+        fragment(SITE_ROLES),
+        fragment(ORGANIZATIONS),
     )
 }
 
