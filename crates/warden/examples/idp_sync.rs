@@ -119,7 +119,9 @@ async fn run(backend: Backend) -> (f64, f64) {
             CreateUser {
                 email: "sso@example.com".into(),
                 username: "sso".into(),
-                login_type: Some(warden_domain::model::LoginType::Oidc),
+                // The sync itself is timed, not the provider: a password account
+                // (an OIDC one needs a configured provider) syncs the same way.
+                password: password.into(),
                 organization_ids: vec![warden_domain::ids::OrganizationId(uuid::Uuid::nil())],
                 ..CreateUser::default()
             },
