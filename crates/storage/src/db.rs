@@ -21,6 +21,7 @@ use crate::announcements::{Announcement, Listener, Solitude, spawn_announcer, sp
 use crate::changes::{ChangeLog, Touched};
 use crate::error::map_diesel;
 use crate::group_commit::Writer;
+use crate::kept::KeptQuery;
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
@@ -650,15 +651,19 @@ pub fn lock(conn: &mut AnyConnection, key: i64) -> Result<(), RepoError> {
     }
 }
 
-/// Takes several [`lock`]s in the order given, in one round trip on PostgreSQL.
+/// Takes several [`lock`]s in the order given, in one statement on PostgreSQL (kept
+/// prepared, whatever the number of keys).
 pub fn lock_all(conn: &mut AnyConnection, keys: &[i64]) -> Result<(), RepoError> {
     match conn {
         AnyConnection::Postgresql(c) if !keys.is_empty() => {
-            let statements: String = keys
-                .iter()
-                .map(|key| format!("SELECT pg_advisory_xact_lock({key});"))
-                .collect();
-            c.batch_execute(&statements).map_err(map_diesel)
+            let locks = KeptQuery::new(
+                "SELECT pg_advisory_xact_lock(k) \
+                 FROM unnest($1::int8[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+            )
+            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(keys);
+            diesel::RunQueryDsl::execute(locks, c)
+                .map(drop)
+                .map_err(map_diesel)
         }
         _ => Ok(()),
     }

@@ -16,6 +16,7 @@ use warden_domain::ports::{IdpSyncRepo, RepoResult, SyncSettingsChange};
 use crate::changes::Touched;
 use crate::db::{AnyConnection, Database, text_lock_key};
 use crate::error::map_diesel;
+use crate::kept::KeptQuery;
 use crate::repos::members::{touch_groups, touch_groups_left};
 use crate::repos::{IN_CHUNK, insert_audit, insert_audits};
 use crate::rows::{GroupRow, parse_uuid, to_db};
@@ -387,7 +388,7 @@ fn insert_member_roles(
     match conn {
         AnyConnection::Postgresql(pg) => {
             let (orgs, roles): (Vec<String>, Vec<String>) = rows.into_iter().unzip();
-            diesel::sql_query(
+            KeptQuery::new(
                 "INSERT INTO organization_member_roles (organization_id, user_id, role_name) \
                  SELECT o, $1, r FROM unnest($2::text[], $3::text[]) AS t(o, r)",
             )

@@ -21,6 +21,7 @@ use crate::Touched;
 use crate::cache::GenerationCache;
 use crate::db::{AnyConnection, Database, lock_key};
 use crate::error::map_diesel;
+use crate::kept::KeptQuery;
 use crate::repos::insert_audit;
 use crate::rows::{ApiKeyRow, from_db, parse_uuid, to_db};
 use crate::schema::{
@@ -454,7 +455,7 @@ fn lock_for_deletion(conn: &mut AnyConnection, parent: Parent, id: &str) -> Resu
             Parent::App => "SELECT 1 FROM oauth2_apps WHERE id = $1 FOR UPDATE",
             Parent::Secret => "SELECT 1 FROM oauth2_app_secrets WHERE id = $1 FOR UPDATE",
         };
-        diesel::sql_query(sql)
+        KeptQuery::new(sql)
             .bind::<diesel::sql_types::Text, _>(id)
             .execute(pg)
             .map_err(map_diesel)?;

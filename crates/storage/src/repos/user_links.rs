@@ -20,6 +20,7 @@ use warden_domain::ports::{LinkedSignIn, RepoResult, UserLinkRepo};
 use crate::changes::Touched;
 use crate::db::{AnyConnection, Database};
 use crate::error::map_diesel;
+use crate::kept::KeptQuery;
 use crate::repos::idp_sync::apply_changes;
 use crate::repos::insert_audits;
 use crate::repos::users::{insert_user, load_user};
@@ -126,7 +127,7 @@ fn index_claims(
         AnyConnection::Postgresql(pg) => {
             // Two statements whatever the number of claims: a round trip each would
             // dominate a sign-in with hundreds of group claims.
-            diesel::sql_query(
+            KeptQuery::new(
                 "INSERT INTO oidc_claim_fields (user_id, field) \
                  SELECT $1, f FROM unnest($2::text[]) AS t(f)",
             )
@@ -135,7 +136,7 @@ fn index_claims(
             .execute(pg)
             .map_err(map_diesel)?;
             let (names, strings): (Vec<String>, Vec<String>) = values.into_iter().unzip();
-            diesel::sql_query(
+            KeptQuery::new(
                 "INSERT INTO oidc_claim_values (user_id, field, value) \
                  SELECT $1, f, v FROM unnest($2::text[], $3::text[]) AS t(f, v)",
             )
