@@ -1195,6 +1195,47 @@ mod invalidation {
         );
     }
 
+    /// A replica alone on the database does not wait for acknowledgements. A replica
+    /// that connects then must still never serve a read cached before one of those
+    /// writes once the write has returned: it serves nothing cached until the writer
+    /// has counted it and waits for it again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_replica_that_connects_while_the_writer_is_alone_serves_nothing_stale() {
+        let store = Store::open(Backend::Postgres).await;
+        let (_, default) = store.first_user().await;
+        let bob = store.user("bob", &[default.id]).await;
+        let bob_tag = ChangeTag::User(bob.id);
+        // Idle long enough for the writer's announcer to count no other listener.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let replica = Database::connect(store._test_db.url(), PoolConfig::default())
+            .await
+            .expect("connect a second replica");
+        let started = std::time::Instant::now();
+        let mut served_cached = false;
+        let mut status = UserStatus::Suspended;
+        // Across the replica's warm-up and the writer's next count of it.
+        while started.elapsed() < std::time::Duration::from_millis(2_500) {
+            let before = replica.generation();
+            served_cached |= replica.unchanged_since(before, &[bob_tag]);
+            store
+                .users
+                .set_status(bob.id, status, T0, audit("bob"))
+                .await
+                .unwrap();
+            assert!(
+                !replica.unchanged_since(before, &[bob_tag]),
+                "after {:?}, the replica would serve bob as cached before his change",
+                started.elapsed()
+            );
+            status = match status {
+                UserStatus::Suspended => UserStatus::Active,
+                _ => UserStatus::Suspended,
+            };
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(served_cached, "the replica never warmed up");
+    }
+
     /// A writer that dies between its commit and its announcement leaves other
     /// replicas unaware of the write; each listener retires everything periodically,
     /// so that such a loss is bounded in time. Simulated with a write no one announces.
