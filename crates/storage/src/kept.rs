@@ -224,6 +224,49 @@ mod tests {
         assert!(!raw.is_safe_to_cache_prepared(&Pg).unwrap_or(true));
     }
 
+    #[test]
+    fn inserts_of_users_and_audit_records_can_be_kept_prepared() {
+        use crate::rows::{AuditRow, UserRow};
+        use crate::schema::{audit_logs, users};
+        let now = time::PrimitiveDateTime::MIN;
+        let user = UserRow {
+            id: "u".into(),
+            email: String::new(),
+            username: "u".into(),
+            name: String::new(),
+            avatar_url: String::new(),
+            hashed_password: None,
+            status: "active".into(),
+            login_type: "password".into(),
+            is_service_account: false,
+            theme_preference: String::new(),
+            deleted: false,
+            created_at: now,
+            updated_at: now,
+            last_seen_at: now,
+        };
+        let insert = diesel::insert_into(users::table).values(&user);
+        assert!(insert.is_safe_to_cache_prepared(&Pg).unwrap_or(false));
+        let audit = AuditRow {
+            id: "a".into(),
+            time: now,
+            user_id: None,
+            organization_id: None,
+            action: "create".into(),
+            resource_type: "user".into(),
+            resource_id: "u".into(),
+            resource_target: "u".into(),
+            diff: "{}".into(),
+            request_id: None,
+            ip: String::new(),
+            user_agent: String::new(),
+            status_code: 200,
+            additional_fields: "{}".into(),
+        };
+        let insert = diesel::insert_into(audit_logs::table).values(&audit);
+        assert!(insert.is_safe_to_cache_prepared(&Pg).unwrap_or(false));
+    }
+
     #[derive(diesel::QueryableByName)]
     struct Prepared {
         #[diesel(sql_type = Text)]

@@ -34,8 +34,10 @@ where
     raw.parse().map_err(|e| corrupt(what, e))
 }
 
+/// `None` is inserted as `NULL`, the nullable columns' only default: an insert that
+/// may say `DEFAULT` instead is one diesel does not keep prepared.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct UserRow {
     pub id: String,
     pub email: String,
@@ -208,8 +210,9 @@ impl ApiKeyRow {
     }
 }
 
+/// `None` is inserted as `NULL` (see [`UserRow`]).
 #[derive(Debug, Clone, Insertable, Queryable, Selectable)]
-#[diesel(table_name = audit_logs)]
+#[diesel(table_name = audit_logs, treat_none_as_default_value = false)]
 pub struct AuditRow {
     pub id: String,
     pub time: PrimitiveDateTime,
