@@ -70,11 +70,11 @@ impl<'a> KeptQuery<'a> {
     pub(crate) fn set_sql(&mut self, sql: &str) {
         self.pieces.clear();
         let mut text = String::new();
-        let mut chars = sql.char_indices().peekable();
-        while let Some((_, c)) = chars.next() {
+        let mut chars = sql.chars().peekable();
+        while let Some(c) = chars.next() {
+            // The digits after any character; put back unless it was a `$`.
             let digits: String =
-                std::iter::from_fn(|| chars.next_if(|(_, d)| d.is_ascii_digit()).map(|(_, d)| d))
-                    .collect();
+                std::iter::from_fn(|| chars.next_if(char::is_ascii_digit)).collect();
             match (c, digits.parse::<usize>()) {
                 ('$', Ok(n)) if n > 0 => {
                     self.pieces.push((std::mem::take(&mut text), Some(n - 1)));
