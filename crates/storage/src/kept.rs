@@ -226,43 +226,36 @@ mod tests {
 
     #[test]
     fn inserts_of_users_and_audit_records_can_be_kept_prepared() {
-        use crate::rows::{AuditRow, UserRow};
+        use crate::rows::AuditRow;
         use crate::schema::{audit_logs, users};
-        let now = time::PrimitiveDateTime::MIN;
-        let user = UserRow {
-            id: "u".into(),
-            email: String::new(),
-            username: "u".into(),
+        use warden_domain::ids::UserId;
+        use warden_domain::model::{AuditAction, AuditEntry, LoginType, NewUser, UserStatus};
+        use warden_domain::values::{Email, Username};
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        // Rows as the repositories build them, with their nullable fields empty.
+        let (user, _, _) = crate::repos::users::new_user_rows(&NewUser {
+            id: UserId::new_random(),
+            username: Username::from_trusted("oidc-user".into()),
+            email: Email::from_trusted("oidc-user@example.com".into()),
             name: String::new(),
-            avatar_url: String::new(),
             hashed_password: None,
-            status: "active".into(),
-            login_type: "password".into(),
-            is_service_account: false,
-            theme_preference: String::new(),
-            deleted: false,
-            created_at: now,
-            updated_at: now,
-            last_seen_at: now,
-        };
+            status: UserStatus::Active,
+            login_type: LoginType::Oidc,
+            site_roles: Vec::new(),
+            organization_ids: Vec::new(),
+            now,
+        });
         let insert = diesel::insert_into(users::table).values(&user);
         assert!(insert.is_safe_to_cache_prepared(&Pg).unwrap_or(false));
-        let audit = AuditRow {
-            id: "a".into(),
-            time: now,
-            user_id: None,
-            organization_id: None,
-            action: "create".into(),
-            resource_type: "user".into(),
-            resource_id: "u".into(),
-            resource_target: "u".into(),
-            diff: "{}".into(),
-            request_id: None,
-            ip: String::new(),
-            user_agent: String::new(),
-            status_code: 200,
-            additional_fields: "{}".into(),
-        };
+        let audit = AuditRow::from_entity(&AuditEntry::new(
+            now,
+            None,
+            AuditAction::Create,
+            "user",
+            "u",
+            "u",
+        ));
+        assert_eq!((&audit.user_id, &audit.request_id), (&None, &None));
         let insert = diesel::insert_into(audit_logs::table).values(&audit);
         assert!(insert.is_safe_to_cache_prepared(&Pg).unwrap_or(false));
     }

@@ -262,7 +262,7 @@ fn load_user_by_username(conn: &mut AnyConnection, username: &str) -> Result<Use
 /// The rows of a new user: theirs, their site roles (without the implied `member`,
 /// by name) and their organizations (by id, the order a read returns: they all
 /// joined at the same instant).
-fn new_user_rows(new: &NewUser) -> (UserRow, Vec<String>, Vec<OrganizationId>) {
+pub(crate) fn new_user_rows(new: &NewUser) -> (UserRow, Vec<String>, Vec<OrganizationId>) {
     let now = to_db(new.now);
     let row = UserRow {
         id: new.id.to_string(),
